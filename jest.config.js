@@ -1,0 +1,12 @@
+/** Jest runs the TypeScript sources as native ESM (bencode 4 is ESM-only); ts-jest only transpiles,
+ *  type-checking is `npm run typecheck`. */
+export default {
+  testEnvironment: "node",
+  extensionsToTreatAsEsm: [".ts"],
+  moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
+  transform: {
+    "^.+\\.ts$": ["ts-jest", { useESM: true, diagnostics: false }],
+  },
+  testMatch: ["<rootDir>/test/**/*.test.ts"],
+  testTimeout: 20000,
+};

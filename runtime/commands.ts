@@ -1,0 +1,99 @@
+import { toAccess, type Access, type AccessSpec } from "./auth.js";
+import { OmqError } from "./errors.js";
+import type { Message } from "./message.js";
+
+export const MAX_CATEGORY_LENGTH = 50;
+export const MAX_COMMAND_LENGTH = 200;
+
+/** A command handler. It holds its scheduler slot until the returned promise settles (reference §4.4). */
+export type CommandHandler = (msg: Message) => void | Promise<void>;
+
+export interface CategoryOptions {
+  /** Slots only this category may use (reference §3). Default 0. */
+  readonly reservedThreads?: number;
+  /** Commands that may wait for a slot; -1 unlimited, 0 never queue. Default 200. */
+  readonly maxQueue?: number;
+}
+
+export interface Category {
+  readonly name: string;
+  readonly access: Access;
+  readonly reservedThreads: number;
+  readonly maxQueue: number;
+  /** Running commands and injected tasks of this category (scheduler state). */
+  active: number;
+  /** Queued commands and injected tasks of this category (scheduler state). */
+  queued: number;
+  readonly commands: Map<string, CommandDef>;
+}
+
+export interface CommandDef {
+  readonly category: Category;
+  readonly name: string;
+  readonly handler: CommandHandler;
+  readonly isRequest: boolean;
+}
+
+const fail = (msg: string): OmqError => new OmqError("INVALID_ARGUMENT", msg);
+
+/** Categories, commands and aliases, with the validation rules of reference §1.10. */
+export class CommandRegistry {
+  readonly categories = new Map<string, Category>();
+  private readonly aliases = new Map<string, string>();
+
+  addCategory(name: string, access?: AccessSpec, options: CategoryOptions = {}): Category {
+    if (name.length === 0 || name.length > MAX_CATEGORY_LENGTH)
+      throw fail(`Invalid category name '${name}': must be 1 to ${MAX_CATEGORY_LENGTH} characters`);
+    if (name.includes(".")) throw fail(`Invalid category name '${name}': must not contain '.'`);
+    if (this.categories.has(name)) throw fail(`Category '${name}' already exists`);
+    const reservedThreads = options.reservedThreads ?? 0;
+    const maxQueue = options.maxQueue ?? 200;
+    if (!Number.isInteger(reservedThreads) || reservedThreads < 0)
+      throw fail(`reservedThreads must be a non-negative integer, got ${reservedThreads}`);
+    if (!Number.isInteger(maxQueue) || maxQueue < -1) throw fail(`maxQueue must be an integer >= -1, got ${maxQueue}`);
+    const cat: Category = {
+      name,
+      access: toAccess(access),
+      reservedThreads,
+      maxQueue,
+      active: 0,
+      queued: 0,
+      commands: new Map(),
+    };
+    this.categories.set(name, cat);
+    return cat;
+  }
+
+  addCommand(category: string, name: string, handler: CommandHandler, isRequest: boolean): void {
+    if (name.length === 0 || name.length > MAX_COMMAND_LENGTH)
+      throw fail(`Invalid command name '${name}': must be 1 to ${MAX_COMMAND_LENGTH} characters`);
+    const cat = this.categories.get(category);
+    if (!cat) throw fail(`Cannot add command '${name}': unknown category '${category}'`);
+    const full = `${category}.${name}`;
+    if (this.aliases.has(full)) throw fail(`Cannot add command '${full}': it is already an alias`);
+    if (cat.commands.has(name)) throw fail(`Command '${full}' already exists`);
+    cat.commands.set(name, { category: cat, name, handler, isRequest });
+  }
+
+  addAlias(from: string, to: string): void {
+    if (from.length === 0) throw fail("Command alias must not be empty");
+    if (from.startsWith(".")) throw fail(`Invalid command alias '${from}': must not start with '.'`);
+    const dot = to.indexOf(".");
+    if (dot <= 0) throw fail(`Invalid command alias target '${to}': must be category.command`);
+    if (this.lookupDirect(from)) throw fail(`Command alias '${from}' would mask an existing command`);
+    if (this.aliases.has(from)) throw fail(`Command alias '${from}' already exists`);
+    this.aliases.set(from, to);
+  }
+
+  /** Resolves a command frame (alias first) as `get_command` does; undefined means UNKNOWNCOMMAND. */
+  lookup(name: string): CommandDef | undefined {
+    if (name.length > MAX_CATEGORY_LENGTH + 1 + MAX_COMMAND_LENGTH) return undefined;
+    return this.lookupDirect(this.aliases.get(name) ?? name);
+  }
+
+  private lookupDirect(name: string): CommandDef | undefined {
+    const dot = name.indexOf(".");
+    if (dot <= 0) return undefined;
+    return this.categories.get(name.slice(0, dot))?.commands.get(name.slice(dot + 1));
+  }
+}

@@ -1,0 +1,22 @@
+/** Public entry of the runtime. Everything not re-exported here is internal. */
+export { OxenMQ, DEFAULT_REQUEST_TIMEOUT, REMOTE_CONNECT_TIMEOUT, INPROC_CONNECT_TIMEOUT } from "./oxenmq.js";
+export type { OxenMQOptions, SendOptions, RequestOptions, ConnectOptions, CategoryHelper } from "./oxenmq.js";
+export { Address } from "./address.js";
+export type { AddressProtocol, KeyEncoding } from "./address.js";
+export { AUTH_LEVELS, authAtLeast, authFromString } from "./auth.js";
+export type { Access, AccessSpec, AuthLevel } from "./auth.js";
+export { MAX_CATEGORY_LENGTH, MAX_COMMAND_LENGTH } from "./commands.js";
+export type { CategoryOptions, CommandHandler } from "./commands.js";
+export { ConnectionID } from "./connection-id.js";
+export { toHex, fromHex, toBase32z, fromBase32z, toBase64, fromBase64 } from "./encoding.js";
+export { OmqError, ERROR_CODES, WIRE_ERROR_WORDS, RETRYABLE, isWireErrorWord } from "./errors.js";
+export type { OmqErrorCode, WireErrorWord } from "./errors.js";
+export { generateKeyPair, validateKeyPair } from "./keys.js";
+export type { KeyPair } from "./keys.js";
+export type { ListenOptions } from "./listener.js";
+export { LOG_LEVELS, consoleLogger } from "./log.js";
+export type { LogLevel, Logger } from "./log.js";
+export { Message, DeferredSend } from "./message.js";
+export type { Frame } from "./sockets.js";
+export { Subscription } from "./subscription.js";
+export type { AllowFunc } from "./zap.js";

@@ -1,0 +1,35 @@
+import type { Dealer } from "zeromq";
+import type { AuthLevel } from "./auth.js";
+import type { Log } from "./log.js";
+import { Outbox } from "./sockets.js";
+
+/** One outgoing DEALER connection: connect-remote, connect-inproc, or a connection to a service node. */
+export class Outgoing {
+  readonly outbox: Outbox;
+  /** Set while a connect waits for HELLO. */
+  onHello: (() => void) | undefined;
+  lastActivity = Date.now();
+
+  constructor(
+    readonly id: number,
+    readonly socket: Dealer,
+    /** The server's key, proven by the CURVE handshake; empty for plain connections. */
+    readonly pubkey: Uint8Array,
+    /** The auth level given to commands the remote sends us over this connection. */
+    readonly authLevel: AuthLevel,
+    /** A connection made to a service node by key: messages on it come from an SN (reference §1.10). */
+    readonly isSN: boolean,
+    readonly address: string,
+    log: Log,
+    /** Idle expiry in ms (service-node connections); Infinity for connect-remote. */
+    public idleExpiry: number,
+  ) {
+    this.outbox = new Outbox(socket, log, `connection to ${address}`);
+  }
+
+  close(linger: number): void {
+    if (this.socket.closed) return;
+    this.socket.linger = linger;
+    this.socket.close();
+  }
+}

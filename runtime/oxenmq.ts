@@ -1,0 +1,644 @@
+import { Context, type Dealer, type Router } from "zeromq";
+import { Address } from "./address.js";
+import { type AccessSpec, type AuthLevel } from "./auth.js";
+import { CommandRegistry, type CategoryOptions, type CommandHandler } from "./commands.js";
+import { ConnectionID } from "./connection-id.js";
+import { toHex, toZ85 } from "./encoding.js";
+import { OmqError } from "./errors.js";
+import { generateKeyPair, sodiumReady, validateKeyPair, type KeyPair } from "./keys.js";
+import { Listener, type ListenOptions } from "./listener.js";
+import { Log, type LogLevel, type Logger } from "./log.js";
+import { Outgoing } from "./outgoing.js";
+import { makeProofRoute, randomRoute } from "./proof.js";
+import { handleMessage, type Peer, type ProtocolHost } from "./protocol.js";
+import { PendingRequests } from "./requests.js";
+import { Scheduler, type SchedulerOptions, type Work } from "./scheduler.js";
+import { DEFAULT_TUNABLES, makeDealer, makeRouter, type Frame, type SocketTunables } from "./sockets.js";
+import { ZapHandler } from "./zap.js";
+
+export interface OxenMQOptions extends Partial<SocketTunables>, SchedulerOptions {
+  /** x25519 key pair; both or neither (then one is generated). */
+  readonly publicKey?: Uint8Array;
+  readonly secretKey?: Uint8Array;
+  /** Service-node mode: enables `localSN` categories. Requires a key pair. */
+  readonly serviceNode?: boolean;
+  /** Resolves a service node's pubkey to a `tcp://` address; undefined or "" when unknown. */
+  readonly snLookup?: (pubkey: Uint8Array) => string | undefined;
+  readonly logger?: Logger;
+  readonly logLevel?: LogLevel;
+  /** Context socket limit; 0 leaves zmq's default. Default 10000. */
+  readonly maxSockets?: number;
+  /** Linger (ms) when closing idle or removed connections and at shutdown. Default 5000. */
+  readonly closeLinger?: number;
+}
+
+export interface SendOptions {
+  /** Service nodes: only send over an existing connection, never open one. */
+  readonly optional?: boolean;
+  /** Service nodes: only send over an existing incoming connection. */
+  readonly incoming?: boolean;
+  /** Service nodes: skip incoming connections. */
+  readonly outgoing?: boolean;
+  /** Service nodes: address to use instead of `snLookup` if a connection must be opened. */
+  readonly hint?: string;
+  /** Service nodes: keep the outgoing connection at least this long (ms) after use. */
+  readonly keepAlive?: number;
+  /** Called (as a job) when the message could not be sent, with the reason. */
+  readonly queueFailure?: (err: OmqError) => void;
+  /** Called (as a job) when the message could not be sent and there is no `queueFailure`. */
+  readonly queueFull?: () => void;
+}
+
+export interface RequestOptions extends SendOptions {
+  /** Milliseconds until the request fails with TIMEOUT. Default 15000. */
+  readonly timeout?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface ConnectOptions {
+  /** Auth level of commands the remote sends us over this connection. Default "none". */
+  readonly authLevel?: AuthLevel;
+  /** Milliseconds to wait for HELLO. Default 10000 (50 for inproc). */
+  readonly timeout?: number;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT = 15_000;
+export const REMOTE_CONNECT_TIMEOUT = 10_000;
+export const INPROC_CONNECT_TIMEOUT = 50;
+export const DEFAULT_SEND_KEEP_ALIVE = 30_000;
+export const DEFAULT_CONNECT_SN_KEEP_ALIVE = 5 * 60_000;
+const SELF_ADDRESS = "inproc://sn-self";
+
+type State = "new" | "starting" | "running" | "closing" | "closed";
+
+interface PendingBind {
+  readonly listener: Listener;
+  readonly resolve: (endpoint: string) => void;
+  readonly reject: (err: OmqError) => void;
+}
+
+/** Helper returned by `addCategory` to add commands to it. */
+export interface CategoryHelper {
+  addCommand(name: string, handler: CommandHandler): CategoryHelper;
+  addRequestCommand(name: string, handler: CommandHandler): CategoryHelper;
+}
+
+/**
+ * An OxenMQ node: listeners, outgoing connections, commands grouped in categories with access policies, requests,
+ * and the scheduler. Wire-compatible with C++ OxenMQ 1.2.16.
+ *
+ * @example
+ * const omq = await OxenMQ.create();
+ * omq.addCategory("public", "none").addRequestCommand("hello", (m) => m.reply("hi"));
+ * const endpoint = omq.listenCurve("tcp://127.0.0.1:0");
+ * await omq.start();
+ */
+export class OxenMQ {
+  private readonly log: Log;
+  private readonly context: Context;
+  private readonly tunables: SocketTunables;
+  private readonly registry = new CommandRegistry();
+  private readonly scheduler: Scheduler;
+  private readonly requests = new PendingRequests();
+  private readonly zap: ZapHandler;
+  private readonly listeners: Listener[] = [];
+  private readonly listenersById = new Map<number, Listener>();
+  private readonly outgoing = new Map<number, Outgoing>();
+  private readonly outgoingSN = new Map<string, Outgoing>();
+  private readonly activeSNs = new Set<string>();
+  private readonly pendingBinds: PendingBind[] = [];
+  private readonly pendingConnects = new Set<(err: OmqError) => void>();
+  private readonly protocol: ProtocolHost;
+  private readonly z85: { publicKey: string; secretKey: string };
+  private readonly closeLinger: number;
+  private state: State = "new";
+  private nextConnId = 1;
+  private selfListener: Listener | undefined;
+  private readonly loops: Promise<void>[] = [];
+
+  /** Creates an instance (it is not started). Generates a key pair unless one is given; validates a given one. */
+  static async create(options: OxenMQOptions = {}): Promise<OxenMQ> {
+    await sodiumReady();
+    const { publicKey, secretKey } = options;
+    let keys: KeyPair;
+    if (publicKey === undefined && secretKey === undefined) {
+      if (options.serviceNode) throw new OmqError("INVALID_KEY", "service-node mode requires a key pair");
+      keys = await generateKeyPair();
+    } else {
+      if (publicKey === undefined || secretKey === undefined)
+        throw new OmqError("INVALID_KEY", "give both publicKey and secretKey, or neither");
+      await validateKeyPair(publicKey, secretKey);
+      keys = { publicKey: Uint8Array.from(publicKey), secretKey: Uint8Array.from(secretKey) };
+    }
+    return new OxenMQ(keys, options);
+  }
+
+  private constructor(
+    private readonly keys: KeyPair,
+    private readonly options: OxenMQOptions,
+  ) {
+    this.log = new Log(options.logger, options.logLevel ?? "warn");
+    this.tunables = { ...DEFAULT_TUNABLES, ...definedOnly(options) };
+    const maxSockets = options.maxSockets ?? 10_000;
+    this.context = new Context(maxSockets > 0 ? { maxSockets } : {});
+    this.scheduler = new Scheduler(options, this.log);
+    this.closeLinger = options.closeLinger ?? 5_000;
+    this.z85 = { publicKey: toZ85(keys.publicKey), secretKey: toZ85(keys.secretKey) };
+    this.zap = new ZapHandler(
+      this.context,
+      this.log,
+      (domain) => {
+        const m = /^i(\d+)e$/.exec(domain);
+        const l = m ? this.listeners[Number(m[1])] : undefined;
+        return l && l.kind !== "self" ? { curve: l.kind === "curve", allow: l.options.allow } : undefined;
+      },
+      (hex) => this.activeSNs.has(hex),
+    );
+    this.protocol = {
+      omq: this,
+      registry: this.registry,
+      scheduler: this.scheduler,
+      requests: this.requests,
+      log: this.log,
+      serviceNode: options.serviceNode ?? false,
+      closeOutgoing: (o, linger) => this.closeOutgoing(o, linger),
+    };
+    this.nextConnId = 2; // id 1 is the built-in inproc listener, as in C++
+  }
+
+  get publicKey(): Uint8Array {
+    return this.keys.publicKey;
+  }
+  get secretKey(): Uint8Array {
+    return this.keys.secretKey;
+  }
+  get serviceNode(): boolean {
+    return this.protocol.serviceNode;
+  }
+  get logLevel(): LogLevel {
+    return this.log.level;
+  }
+  set logLevel(level: LogLevel) {
+    this.log.level = level;
+  }
+  get started(): boolean {
+    return this.state === "running";
+  }
+
+  // ---- commands -------------------------------------------------------------------------------------------------
+
+  addCategory(name: string, access?: AccessSpec, options?: CategoryOptions): CategoryHelper {
+    this.requireNotStarted("addCategory");
+    this.registry.addCategory(name, access, options);
+    const helper: CategoryHelper = {
+      addCommand: (cmd, handler) => (this.addCommand(name, cmd, handler), helper),
+      addRequestCommand: (cmd, handler) => (this.addRequestCommand(name, cmd, handler), helper),
+    };
+    return helper;
+  }
+
+  addCommand(category: string, name: string, handler: CommandHandler): void {
+    this.requireNotStarted("addCommand");
+    this.registry.addCommand(category, name, handler, false);
+  }
+
+  addRequestCommand(category: string, name: string, handler: CommandHandler): void {
+    this.requireNotStarted("addRequestCommand");
+    this.registry.addCommand(category, name, handler, true);
+  }
+
+  addCommandAlias(from: string, to: string): void {
+    this.requireNotStarted("addCommandAlias");
+    this.registry.addAlias(from, to);
+  }
+
+  // ---- listening ------------------------------------------------------------------------------------------------
+
+  /** Listens with CURVE encryption; resolves with the bound endpoint (once started). */
+  listenCurve(bind: string, options: ListenOptions = {}): Promise<string> {
+    return this.listen("curve", bind, options);
+  }
+
+  /** Listens without encryption; every message gets the listener's `level` (reference §4.2). */
+  listenPlain(bind: string, options: ListenOptions = {}): Promise<string> {
+    return this.listen("plain", bind, options);
+  }
+
+  private listen(kind: "curve" | "plain", bind: string, options: ListenOptions): Promise<string> {
+    if (bind.startsWith("inproc://"))
+      throw new OmqError("INVALID_ARGUMENT", "inproc:// addresses cannot be used with listen; use connectInproc()");
+    this.requireNotClosed();
+    const index = this.listeners.length;
+    const socket = makeRouter(this.context, this.tunables, {
+      ...(kind === "curve" ? { curveKeys: this.z85 } : {}),
+      zapDomain: `i${index}e`,
+      notify: kind === "curve",
+    });
+    const listener = new Listener(this.nextConnId++, kind, bind, options, socket, this.log);
+    this.listeners.push(listener);
+    const result = new Promise<string>((resolve, reject) => {
+      if (this.state === "new" || this.state === "starting") this.pendingBinds.push({ listener, resolve, reject });
+      else this.bindListener(listener).then(resolve, reject);
+    });
+    result.catch(() => {}); // start() also reports a failed bind; an unawaited listen must not crash the process
+    return result;
+  }
+
+  private async bindListener(l: Listener): Promise<string> {
+    try {
+      await l.socket.bind(l.bindAddress);
+    } catch (err) {
+      l.socket.close();
+      throw OmqError.fromZmq(err, "BIND_FAILED", `unable to bind ${l.bindAddress}`);
+    }
+    l.endpoint = l.socket.lastEndpoint ?? l.bindAddress;
+    this.listenersById.set(l.connId, l);
+    this.runLoop(l.socket, (frames) => this.onListenerMessage(l, frames));
+    this.log.info(`Listening on ${l.endpoint} (${l.kind})`);
+    return l.endpoint;
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------------------------
+
+  /** Starts the instance: binds queued listeners (rejecting if one fails) and begins processing. */
+  async start(): Promise<void> {
+    if (this.state !== "new") throw new OmqError("ALREADY_STARTED", "Cannot call start multiple times!");
+    this.state = "starting";
+    this.scheduler.configure(this.registry.categories.values());
+    await this.zap.start();
+    const selfSocket = makeRouter(this.context, this.tunables, { notify: false });
+    this.selfListener = new Listener(1, "self", SELF_ADDRESS, { level: "admin" }, selfSocket, this.log);
+    await selfSocket.bind(SELF_ADDRESS);
+    this.listenersById.set(1, this.selfListener);
+    this.runLoop(selfSocket, (frames) => this.onListenerMessage(this.selfListener!, frames));
+
+    let failure: OmqError | undefined;
+    for (const pb of this.pendingBinds.splice(0)) {
+      try {
+        pb.resolve(await this.bindListener(pb.listener));
+      } catch (err) {
+        const e = err as OmqError;
+        failure ??= e;
+        pb.reject(e);
+      }
+    }
+    if (failure) {
+      this.state = "running";
+      await this.close({ timeout: 0 });
+      throw failure;
+    }
+    this.state = "running";
+  }
+
+  /**
+   * Stops: no new work is taken, queued work is dropped, running handlers get up to `timeout` ms to finish, pending
+   * requests and connects fail with CLOSED, and sockets close with `closeLinger`.
+   */
+  async close(options: { timeout?: number } = {}): Promise<void> {
+    if (this.state === "closed" || this.state === "closing") return;
+    const wasStarted = this.state !== "new";
+    this.state = "closing";
+    this.scheduler.stop();
+    const closed = new OmqError("CLOSED", "the OxenMQ instance was closed");
+    this.requests.failAll(closed);
+    for (const fail of [...this.pendingConnects]) fail(closed);
+    for (const pb of this.pendingBinds.splice(0)) pb.reject(closed);
+    if (wasStarted) {
+      const timeout = options.timeout ?? 5_000;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.scheduler.idle(), new Promise<void>((r) => (timer = setTimeout(r, timeout)))]);
+      clearTimeout(timer);
+    }
+    for (const o of [...this.outgoing.values()]) this.closeOutgoing(o, this.closeLinger);
+    for (const l of this.listeners) l.close(this.closeLinger);
+    this.selfListener?.close(0);
+    await this.zap.close();
+    await Promise.allSettled(this.loops);
+    this.state = "closed";
+  }
+
+  // ---- connections ----------------------------------------------------------------------------------------------
+
+  /**
+   * Connects to a remote OxenMQ (any address form of reference §1.4; `curve://` for CURVE), sends HI and resolves
+   * with the connection's id on HELLO. Fails with CONNECT_TIMEOUT ("connection attempt timed out") otherwise.
+   */
+  connectRemote(address: string | Address, options: ConnectOptions = {}): Promise<ConnectionID> {
+    this.requireStarted("connectRemote");
+    const addr = typeof address === "string" ? new Address(address) : address;
+    return this.connectWithHello(
+      addr.zmqAddress,
+      addr.isCurve ? addr.pubkey : undefined,
+      options,
+      REMOTE_CONNECT_TIMEOUT,
+    );
+  }
+
+  /** Connects to this instance itself over inproc; commands arriving this way are treated as admin. */
+  connectInproc(options: ConnectOptions = {}): Promise<ConnectionID> {
+    this.requireStarted("connectInproc");
+    return this.connectWithHello(SELF_ADDRESS, undefined, { authLevel: "admin", ...options }, INPROC_CONNECT_TIMEOUT);
+  }
+
+  private connectWithHello(
+    zmqAddress: string,
+    serverKey: Uint8Array | undefined,
+    options: ConnectOptions,
+    defaultTimeout: number,
+  ): Promise<ConnectionID> {
+    const id = this.nextConnId++;
+    let o: Outgoing;
+    try {
+      o = this.openDealer(id, zmqAddress, serverKey, options.authLevel ?? "none", false, Infinity);
+    } catch (err) {
+      return Promise.reject(OmqError.fromZmq(err, "CONNECT_FAILED", "connect failed"));
+    }
+    const timeout = options.timeout ?? defaultTimeout;
+    return new Promise<ConnectionID>((resolve, reject) => {
+      const fail = (err: OmqError): void => {
+        clearTimeout(timer);
+        this.pendingConnects.delete(fail);
+        o.onHello = undefined;
+        this.closeOutgoing(o, this.closeLinger);
+        reject(err);
+      };
+      const timer = setTimeout(() => {
+        this.log.info(`Connection to ${zmqAddress} timed out`);
+        fail(new OmqError("CONNECT_TIMEOUT", "connection attempt timed out"));
+      }, timeout);
+      this.pendingConnects.add(fail);
+      o.onHello = () => {
+        clearTimeout(timer);
+        this.pendingConnects.delete(fail);
+        this.scheduler.submitJob("reply", () => resolve(new ConnectionID(id, o.pubkey)));
+      };
+      o.outbox.push(["HI"]);
+    });
+  }
+
+  private openDealer(
+    id: number,
+    zmqAddress: string,
+    serverKey: Uint8Array | undefined,
+    authLevel: AuthLevel,
+    isSN: boolean,
+    idleExpiry: number,
+  ): Outgoing {
+    const curve = serverKey?.length === 32;
+    const socket = makeDealer(this.context, this.tunables, {
+      routingId: curve ? makeProofRoute(this.keys.publicKey, this.keys.secretKey, serverKey) : randomRoute(),
+      ...(curve ? { curve: { serverKey: toZ85(serverKey), ...this.z85 } } : {}),
+    });
+    try {
+      socket.connect(zmqAddress);
+    } catch (err) {
+      socket.close();
+      throw err;
+    }
+    const o = new Outgoing(
+      id,
+      socket,
+      curve ? Uint8Array.from(serverKey) : new Uint8Array(0),
+      authLevel,
+      isSN,
+      zmqAddress,
+      this.log,
+      idleExpiry,
+    );
+    this.outgoing.set(id, o);
+    if (isSN) this.outgoingSN.set(toHex(o.pubkey), o);
+    this.runLoop(socket, (frames) => this.onOutgoingMessage(o, frames));
+    return o;
+  }
+
+  /** Closes an outgoing connection (a connectRemote id or a service node's key). Incoming ones cannot be closed. */
+  disconnect(conn: ConnectionID, linger = 1_000): void {
+    this.requireStarted("disconnect");
+    const o = conn.isSN ? this.outgoingSN.get(toHex(conn.pubkey)) : this.outgoing.get(conn.id);
+    if (!o || (!conn.isSN && conn.route.length)) {
+      this.log.warn(`disconnect: no outgoing connection for ${conn}`);
+      return;
+    }
+    this.closeOutgoing(o, linger);
+  }
+
+  private closeOutgoing(o: Outgoing, linger: number): void {
+    this.outgoing.delete(o.id);
+    const hex = toHex(o.pubkey);
+    if (o.isSN && this.outgoingSN.get(hex) === o) this.outgoingSN.delete(hex);
+    o.close(linger);
+  }
+
+  // ---- service nodes (the set; connections by key are in issue 5) ----------------------------------------------
+
+  /** Replaces the set of active service nodes' pubkeys. Keys that are not 32 bytes are dropped with a warning. */
+  setActiveSNs(pubkeys: Iterable<Uint8Array>): void {
+    const next = new Set<string>();
+    for (const pk of pubkeys) {
+      if (pk.length === 32) next.add(toHex(pk));
+      else this.log.warn(`setActiveSNs: dropping a ${pk.length}-byte key`);
+    }
+    const removed = [...this.activeSNs].filter((k) => !next.has(k));
+    this.activeSNs.clear();
+    for (const k of next) this.activeSNs.add(k);
+    for (const k of removed) {
+      const o = this.outgoingSN.get(k);
+      if (o) this.closeOutgoing(o, this.closeLinger);
+    }
+  }
+
+  /** Whether a pubkey is in the active service-node set. */
+  isActiveSN(pubkey: Uint8Array): boolean {
+    return pubkey.length === 32 && this.activeSNs.has(toHex(pubkey));
+  }
+
+  // ---- sending --------------------------------------------------------------------------------------------------
+
+  /** Sends `[command, ...data]` to a connection without waiting. Failures go to `queueFailure` / `queueFull`. */
+  send(to: ConnectionID, command: string, data: Frame[] = [], options: SendOptions = {}): void {
+    this.requireStarted("send");
+    this.deliver(to, [command, ...data], options, undefined);
+  }
+
+  /**
+   * Sends a request (`[command, tag, ...data]`) and resolves with the reply's data frames. Rejects with an
+   * OmqError: TIMEOUT, ABORTED, CLOSED, a wire error word (FORBIDDEN, …), or a send failure.
+   */
+  request(to: ConnectionID, command: string, data: Frame[] = [], options: RequestOptions = {}): Promise<Buffer[]> {
+    this.requireStarted("request");
+    const { signal } = options;
+    if (signal?.aborted)
+      return Promise.reject(new OmqError("ABORTED", `request '${command}' aborted`, { cause: signal.reason }));
+    const tag = PendingRequests.newTag();
+    return new Promise<Buffer[]>((resolve, reject) => {
+      this.requests.add(tag, to.key, command, options.timeout ?? DEFAULT_REQUEST_TIMEOUT, signal, resolve, reject);
+      this.deliver(to, [command, tag, ...data], options, (err) => this.requests.fail(tag.toString("latin1"), err));
+    });
+  }
+
+  /** Runs `fn` as a batch job on the scheduler. */
+  job(fn: Work): void {
+    this.requireStarted("job");
+    this.scheduler.submitJob("batch", fn);
+  }
+
+  private deliver(
+    to: ConnectionID,
+    frames: Frame[],
+    options: SendOptions,
+    onError: ((err: OmqError) => void) | undefined,
+  ): void {
+    const failed = (err: OmqError): void => {
+      onError?.(err);
+      const { queueFailure, queueFull } = options;
+      if (queueFailure) this.scheduler.submitJob("batch", () => queueFailure(err));
+      else if (queueFull) this.scheduler.submitJob("batch", () => queueFull());
+      else if (!onError) this.log.warn(`Unable to send message to ${to}: ${err.message}`);
+    };
+    if (to.isSN) return this.deliverToSN(to, frames, options, failed);
+    if (to.route.length) {
+      const l = this.listenersById.get(to.id);
+      if (!l) return failed(new OmqError("SEND_FAILED", `no listener for ${to}`));
+      const route = Buffer.from(to.route);
+      l.outbox.push([route, ...frames], (err) => {
+        if (err?.code === "HOST_UNREACHABLE") l.forget(route.toString("latin1"));
+        if (err) failed(err);
+      });
+      return;
+    }
+    const o = this.outgoing.get(to.id);
+    if (!o) return failed(new OmqError("SEND_FAILED", `no connection for ${to}`));
+    o.outbox.push(frames, (err) => err && failed(err));
+  }
+
+  private deliverToSN(to: ConnectionID, frames: Frame[], options: SendOptions, failed: (err: OmqError) => void): void {
+    const hex = toHex(to.pubkey);
+    if (!options.outgoing) {
+      for (const l of this.listeners) {
+        const routes = l.routesByKey.get(hex);
+        const first = routes?.values().next().value;
+        if (first !== undefined) {
+          const route = Buffer.from(first, "latin1");
+          l.outbox.push([route, ...frames], (err) => {
+            if (err?.code === "HOST_UNREACHABLE") l.forget(first);
+            if (err) failed(err);
+          });
+          return;
+        }
+      }
+    }
+    if (options.incoming) return failed(new OmqError("SEND_FAILED", `no incoming connection from ${to}`));
+    let o = this.outgoingSN.get(hex);
+    if (!o) {
+      if (options.optional) return failed(new OmqError("SEND_FAILED", `no connection to ${to} (optional send)`));
+      const addr = options.hint || this.options.snLookup?.(to.pubkey) || "";
+      if (!addr) return failed(new OmqError("SEND_FAILED", `no address known for ${to}`));
+      try {
+        const parsed = new Address(addr, to.pubkey);
+        o = this.openDealer(this.nextConnId++, parsed.zmqAddress, to.pubkey, "none", true, DEFAULT_SEND_KEEP_ALIVE);
+      } catch (err) {
+        return failed(OmqError.fromZmq(err, "CONNECT_FAILED", `connect to ${to} failed`));
+      }
+    }
+    o.idleExpiry = Math.max(o.idleExpiry, options.keepAlive ?? 0);
+    o.lastActivity = Date.now();
+    o.outbox.push(frames, (err) => err && failed(err));
+  }
+
+  // ---- incoming -------------------------------------------------------------------------------------------------
+
+  private runLoop(socket: Router | Dealer, onMessage: (frames: Buffer[]) => void): void {
+    const loop = (async () => {
+      try {
+        for await (const frames of socket) {
+          try {
+            onMessage(frames);
+          } catch (err) {
+            this.log.error(`internal error handling a message: ${err instanceof Error ? err.stack : String(err)}`);
+          }
+        }
+      } catch (err) {
+        if (!socket.closed) this.log.error(`receive loop stopped: ${String(err)}`);
+      }
+    })();
+    this.loops.push(loop);
+  }
+
+  private onListenerMessage(l: Listener, frames: Buffer[]): void {
+    if (this.state !== "running") return;
+    const route = frames[0]!;
+    if (frames.length < 2) {
+      this.log.warn("Dropping a message with only a route");
+      return;
+    }
+    if (frames.length === 2 && frames[1]!.length === 0) {
+      if (l.kind === "curve") l.onNotify(route, this.zap, this.keys.secretKey);
+      return;
+    }
+    let conn: ConnectionID;
+    let auth: AuthLevel;
+    let sn: boolean;
+    let remote = "(unknown)";
+    if (l.kind === "self") {
+      sn = this.activeSNs.has(toHex(this.keys.publicKey));
+      conn = sn ? ConnectionID.sn(this.keys.publicKey) : new ConnectionID(l.connId, this.keys.publicKey, route);
+      auth = "admin";
+    } else {
+      const id = l.kind === "curve" ? l.identity(route) : undefined;
+      sn = id !== undefined && this.activeSNs.has(id.pubkeyHex);
+      conn =
+        id === undefined
+          ? new ConnectionID(l.connId, undefined, route)
+          : sn
+            ? ConnectionID.sn(id.pubkey)
+            : new ConnectionID(l.connId, id.pubkey, route);
+      auth = id?.level ?? l.anonymousLevel;
+      if (id) remote = id.remote;
+    }
+    const peer: Peer = {
+      conn,
+      auth,
+      sn,
+      remote,
+      onListener: true,
+      outgoing: undefined,
+      send: (f) => l.outbox.push([route, ...f]),
+    };
+    handleMessage(this.protocol, peer, frames.slice(1));
+  }
+
+  private onOutgoingMessage(o: Outgoing, frames: Buffer[]): void {
+    if (this.state !== "running") return;
+    const peer: Peer = {
+      conn: o.isSN ? ConnectionID.sn(o.pubkey) : new ConnectionID(o.id, o.pubkey),
+      auth: o.isSN ? "none" : o.authLevel,
+      sn: o.isSN,
+      remote: o.address,
+      onListener: false,
+      outgoing: o,
+      send: (f) => o.outbox.push(f),
+    };
+    handleMessage(this.protocol, peer, frames);
+  }
+
+  // ---- guards ---------------------------------------------------------------------------------------------------
+
+  private requireStarted(what: string): void {
+    if (this.state === "running") return;
+    if (this.state === "closing" || this.state === "closed")
+      throw new OmqError("CLOSED", `${what}: the instance is closed`);
+    throw new OmqError("NOT_STARTED", `${what} requires start() first`);
+  }
+
+  private requireNotStarted(what: string): void {
+    if (this.state !== "new") throw new OmqError("ALREADY_STARTED", `${what} must be called before start()`);
+  }
+
+  private requireNotClosed(): void {
+    if (this.state === "closing" || this.state === "closed") throw new OmqError("CLOSED", "the instance is closed");
+  }
+}
+
+function definedOnly(o: object): Partial<SocketTunables> {
+  return Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && k in DEFAULT_TUNABLES));
+}

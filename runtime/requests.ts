@@ -1,0 +1,95 @@
+import { randomBytes } from "node:crypto";
+import { OmqError } from "./errors.js";
+
+export const REPLY_TAG_BYTES = 15;
+
+interface Pending {
+  readonly resolve: (data: Buffer[]) => void;
+  readonly reject: (err: OmqError) => void;
+  readonly command: string;
+  readonly connKey: string;
+  timer: NodeJS.Timeout | undefined;
+  cleanup: (() => void) | undefined;
+}
+
+/**
+ * Requests waiting for a reply, keyed by their 15-byte tag. Each has its own deadline timer (so a timeout fires
+ * within milliseconds, not at the next 250 ms sweep as in C++) and an optional AbortSignal.
+ */
+export class PendingRequests {
+  private readonly byTag = new Map<string, Pending>();
+  /** connKey + command → tags, so that `[UNKNOWNCOMMAND][cmd]` can fail the one request it answers. */
+  private readonly byCommand = new Map<string, Set<string>>();
+
+  get size(): number {
+    return this.byTag.size;
+  }
+
+  static newTag(): Buffer {
+    return randomBytes(REPLY_TAG_BYTES);
+  }
+
+  add(
+    tag: Buffer,
+    connKey: string,
+    command: string,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    resolve: (data: Buffer[]) => void,
+    reject: (err: OmqError) => void,
+  ): void {
+    const key = tag.toString("latin1");
+    const entry: Pending = { resolve, reject, command, connKey, timer: undefined, cleanup: undefined };
+    this.byTag.set(key, entry);
+    const cmdKey = `${connKey}\0${command}`;
+    let set = this.byCommand.get(cmdKey);
+    if (!set) this.byCommand.set(cmdKey, (set = new Set()));
+    set.add(key);
+    entry.timer = setTimeout(
+      () => this.fail(key, new OmqError("TIMEOUT", `request '${command}' timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    if (signal) {
+      const onAbort = (): void =>
+        void this.fail(key, new OmqError("ABORTED", `request '${command}' aborted`, { cause: signal.reason }));
+      signal.addEventListener("abort", onAbort, { once: true });
+      entry.cleanup = () => signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Removes and returns the entry for a tag (a reply or an error reply arrived), or undefined if unknown or late. */
+  take(tag: Buffer): Pending | undefined {
+    return this.remove(tag.toString("latin1"));
+  }
+
+  /** Fails the request with this tag; false if it was no longer pending. */
+  fail(key: string, err: OmqError): boolean {
+    const entry = this.remove(key);
+    if (!entry) return false;
+    entry.reject(err);
+    return true;
+  }
+
+  /** The tag of the only pending request for `command` on a connection, if there is exactly one. */
+  soleTagFor(connKey: string, command: string): string | undefined {
+    const set = this.byCommand.get(`${connKey}\0${command}`);
+    return set?.size === 1 ? set.values().next().value : undefined;
+  }
+
+  failAll(err: OmqError): void {
+    for (const key of [...this.byTag.keys()]) this.fail(key, err);
+  }
+
+  private remove(key: string): Pending | undefined {
+    const entry = this.byTag.get(key);
+    if (!entry) return undefined;
+    this.byTag.delete(key);
+    clearTimeout(entry.timer);
+    entry.cleanup?.();
+    const cmdKey = `${entry.connKey}\0${entry.command}`;
+    const set = this.byCommand.get(cmdKey);
+    set?.delete(key);
+    if (set?.size === 0) this.byCommand.delete(cmdKey);
+    return entry;
+  }
+}

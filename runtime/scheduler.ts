@@ -1,0 +1,206 @@
+import { availableParallelism } from "node:os";
+import type { Category } from "./commands.js";
+import { OmqError } from "./errors.js";
+import type { Log } from "./log.js";
+
+/** A unit of work: it holds its slot until the value it returns (or the promise it returns) settles. */
+export type Work = () => unknown;
+
+/** Pool job kinds with their own reserved slots (reference §3.2 rules 3 and 4). */
+export type JobKind = "batch" | "reply";
+
+export interface SchedulerOptions {
+  /** Slots for any work. Default: the number of CPUs. */
+  readonly generalThreads?: number;
+  /** Slots reserved for batch jobs; -1 means (general+1)/2. */
+  readonly batchThreads?: number;
+  /** Slots reserved for reply jobs; -1 means (general+7)/8. */
+  readonly replyThreads?: number;
+}
+
+interface QueuedCommand {
+  readonly cat: Category;
+  readonly work: Work;
+  readonly what: string;
+}
+
+function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
+  return typeof (v as { then?: unknown } | null)?.then === "function";
+}
+
+/**
+ * Concurrency slots and admission, as OxenMQ's proxy does with worker threads (reference §3): general slots,
+ * per-category reserved slots, batch- and reply-reserved slots, bounded per-category queues; queued work goes first
+ * in the order batch → reply → commands, FIFO within a category.
+ */
+export class Scheduler {
+  readonly general: number;
+  readonly batchReserved: number;
+  readonly replyReserved: number;
+  private maxWorkers: number;
+  active = 0;
+  batchActive = 0;
+  replyActive = 0;
+  private readonly batchQueue: Work[] = [];
+  private readonly replyQueue: Work[] = [];
+  private pending: QueuedCommand[] = [];
+  private stopped = false;
+  private processing = false;
+  private again = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    options: SchedulerOptions,
+    private readonly log: Log,
+  ) {
+    const general = options.generalThreads ?? Math.max(1, availableParallelism());
+    if (!Number.isInteger(general) || general < 1)
+      throw new OmqError("INVALID_ARGUMENT", `generalThreads must be >= 1, got ${general}`);
+    const batch = options.batchThreads ?? -1;
+    const reply = options.replyThreads ?? -1;
+    if (batch < -1 || reply < -1) throw new OmqError("INVALID_ARGUMENT", "batchThreads/replyThreads must be >= -1");
+    this.general = general;
+    this.batchReserved = batch === -1 ? Math.floor((general + 1) / 2) : batch;
+    this.replyReserved = reply === -1 ? Math.floor((general + 7) / 8) : reply;
+    this.maxWorkers = general + this.batchReserved + this.replyReserved;
+  }
+
+  /** Fixes the slot total once the categories are known (at start). */
+  configure(categories: Iterable<Category>): void {
+    let reserved = 0;
+    for (const c of categories) reserved += c.reservedThreads;
+    this.maxWorkers = this.general + this.batchReserved + this.replyReserved + reserved;
+  }
+
+  get maxSlots(): number {
+    return this.maxWorkers;
+  }
+
+  /** Admits a command (or injected task) of `cat`: run now, queue, or drop (reference §3.2 rule 1). */
+  submitCommand(cat: Category, work: Work, what: string): "started" | "queued" | "dropped" {
+    if (this.stopped) return "dropped";
+    if (cat.active < cat.reservedThreads || this.active < this.general) {
+      this.runCommand(cat, work, what);
+      return "started";
+    }
+    if (cat.maxQueue < 0 || cat.queued < cat.maxQueue) {
+      cat.queued++;
+      this.pending.push({ cat, work, what });
+      return "queued";
+    }
+    this.log.warn(`No space to queue ${what}: category '${cat.name}' queue is full (${cat.maxQueue}); dropping it`);
+    return "dropped";
+  }
+
+  /** Queues a pool job and runs it as soon as the rules allow. */
+  submitJob(kind: JobKind, work: Work): void {
+    if (this.stopped) return;
+    (kind === "batch" ? this.batchQueue : this.replyQueue).push(work);
+    this.process();
+  }
+
+  /** Stops dispatching: queued work is never run (reference §1.15), running work finishes. */
+  stop(): void {
+    this.stopped = true;
+    for (const q of this.pending) q.cat.queued--;
+    this.pending = [];
+    this.batchQueue.length = 0;
+    this.replyQueue.length = 0;
+  }
+
+  /** Resolves once no work holds a slot. */
+  idle(): Promise<void> {
+    if (this.active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private canRunJob(activeOfKind: number, reserved: number): boolean {
+    return this.active < this.maxWorkers && (activeOfKind < reserved || this.active < this.general);
+  }
+
+  private process(): void {
+    if (this.processing) {
+      this.again = true;
+      return;
+    }
+    this.processing = true;
+    try {
+      do {
+        this.again = false;
+        this.processOnce();
+      } while (this.again);
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  private processOnce(): void {
+    {
+      while (!this.stopped && this.batchQueue.length && this.canRunJob(this.batchActive, this.batchReserved)) {
+        this.runJob("batch", this.batchQueue.shift()!);
+      }
+      while (!this.stopped && this.replyQueue.length && this.canRunJob(this.replyActive, this.replyReserved)) {
+        this.runJob("reply", this.replyQueue.shift()!);
+      }
+      if (this.pending.length && this.active < this.maxWorkers) {
+        const keep: QueuedCommand[] = [];
+        for (const q of this.pending) {
+          if (
+            !this.stopped &&
+            this.active < this.maxWorkers &&
+            (q.cat.active < q.cat.reservedThreads || this.active < this.general)
+          ) {
+            q.cat.queued--;
+            this.runCommand(q.cat, q.work, q.what);
+          } else keep.push(q);
+        }
+        this.pending = keep;
+      }
+    }
+  }
+
+  private runCommand(cat: Category, work: Work, what: string): void {
+    cat.active++;
+    this.run(work, (err) => {
+      cat.active--;
+      if (err !== undefined) this.log.warn(`${what} raised an exception: ${describe(err)}`);
+    });
+  }
+
+  private runJob(kind: JobKind, work: Work): void {
+    if (kind === "batch") this.batchActive++;
+    else this.replyActive++;
+    this.run(work, (err) => {
+      if (kind === "batch") this.batchActive--;
+      else this.replyActive--;
+      if (err !== undefined) this.log.debug(`${kind} job raised an exception: ${describe(err)}`);
+    });
+  }
+
+  private run(work: Work, after: (err: unknown) => void): void {
+    this.active++;
+    const done = (err: unknown): void => {
+      this.active--;
+      after(err);
+      if (this.active === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
+      this.process();
+    };
+    let result: unknown;
+    try {
+      result = work();
+    } catch (err) {
+      done(err ?? new Error("undefined thrown"));
+      return;
+    }
+    if (isPromiseLike(result))
+      result.then(
+        () => done(undefined),
+        (err: unknown) => done(err ?? new Error("rejected")),
+      );
+    else done(undefined);
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,147 @@
+import { Dealer, Router, type Context, type Socket } from "zeromq";
+import type { Log } from "./log.js";
+import { OmqError } from "./errors.js";
+
+/** Network tunables of reference §1.2 that become socket options (§2.7). Times in milliseconds. */
+export interface SocketTunables {
+  readonly handshakeTime: number;
+  readonly maxMessageSize: number;
+  readonly reconnectInterval: number;
+  readonly reconnectIntervalMax: number;
+  readonly connHeartbeat: number;
+  readonly connHeartbeatTimeout: number;
+  readonly ipv6: boolean;
+}
+
+export const DEFAULT_TUNABLES: SocketTunables = {
+  handshakeTime: 10_000,
+  maxMessageSize: 1024 * 1024,
+  reconnectInterval: 250,
+  reconnectIntervalMax: 5_000,
+  connHeartbeat: 15_000,
+  connHeartbeatTimeout: 30_000,
+  ipv6: false,
+};
+
+/** libzmq option numbers that zeromq.js does not expose with a typed property. */
+const ZMQ_ROUTING_ID = 5;
+const ZMQ_ROUTER_NOTIFY = 97;
+const NOTIFY_CONNECT_AND_DISCONNECT = 3;
+
+/** zeromq.js keeps its raw option setters protected; this is the one place that reaches them. */
+interface RawOptions {
+  setStringOption(option: number, value: string | Buffer | null): void;
+  setInt32Option(option: number, value: number): void;
+}
+const raw = (s: Socket): RawOptions => s as unknown as RawOptions;
+
+function commonOptions(t: SocketTunables) {
+  return {
+    handshakeInterval: t.handshakeTime,
+    maxMessageSize: t.maxMessageSize,
+    reconnectInterval: t.reconnectInterval,
+    reconnectMaxInterval: t.reconnectIntervalMax,
+    ipv6: t.ipv6,
+    sendTimeout: 0,
+    ...(t.connHeartbeat > 0
+      ? {
+          heartbeatInterval: t.connHeartbeat,
+          ...(t.connHeartbeatTimeout > 0 ? { heartbeatTimeout: t.connHeartbeatTimeout } : {}),
+        }
+      : {}),
+  };
+}
+
+export interface ListenerSocketSpec {
+  readonly curveKeys?: { publicKey: string; secretKey: string };
+  readonly zapDomain?: string;
+  /** Connect/disconnect notifications per route: needed to drop a route's proven identity (reference §4.1). */
+  readonly notify: boolean;
+}
+
+/**
+ * A listener ROUTER. `mandatory` makes sends to vanished routes fail with EHOSTUNREACH. Handover stays off (unlike
+ * C++): a second connection with a routing id that is in use gets a fresh anonymous route instead of stealing it.
+ */
+export function makeRouter(context: Context, t: SocketTunables, spec: ListenerSocketSpec): Router {
+  const r = new Router({
+    context,
+    ...commonOptions(t),
+    mandatory: true,
+    handover: false,
+    ...(spec.zapDomain !== undefined ? { zapDomain: spec.zapDomain } : {}),
+    ...(spec.curveKeys
+      ? { curveServer: true, curvePublicKey: spec.curveKeys.publicKey, curveSecretKey: spec.curveKeys.secretKey }
+      : {}),
+  });
+  if (spec.notify) raw(r).setInt32Option(ZMQ_ROUTER_NOTIFY, NOTIFY_CONNECT_AND_DISCONNECT);
+  return r;
+}
+
+export interface DealerSpec {
+  readonly routingId: Buffer;
+  readonly curve?: { serverKey: string; publicKey: string; secretKey: string };
+}
+
+export function makeDealer(context: Context, t: SocketTunables, spec: DealerSpec): Dealer {
+  const d = new Dealer({
+    context,
+    ...commonOptions(t),
+    ...(spec.curve
+      ? {
+          curveServerKey: spec.curve.serverKey,
+          curvePublicKey: spec.curve.publicKey,
+          curveSecretKey: spec.curve.secretKey,
+        }
+      : {}),
+  });
+  raw(d).setStringOption(ZMQ_ROUTING_ID, spec.routingId);
+  return d;
+}
+
+export type Frame = string | Uint8Array;
+
+interface OutItem {
+  readonly frames: Frame[];
+  readonly done: ((err?: OmqError) => void) | undefined;
+}
+
+/**
+ * Serialises sends on one socket (zeromq.js allows one pending send per socket). Sends never block: the sockets use
+ * `sendTimeout: 0`, so a full peer queue fails with EAGAIN (QUEUE_FULL) and a vanished route with EHOSTUNREACH.
+ */
+export class Outbox {
+  private readonly queue: OutItem[] = [];
+  private busy = false;
+
+  constructor(
+    private readonly socket: Dealer | Router,
+    private readonly log: Log,
+    private readonly what: string,
+  ) {}
+
+  push(frames: Frame[], done?: (err?: OmqError) => void): void {
+    if (this.socket.closed) {
+      done?.(new OmqError("CLOSED", `${this.what} is closed`));
+      return;
+    }
+    this.queue.push({ frames, done });
+    if (!this.busy) void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.busy = true;
+    while (this.queue.length) {
+      const item = this.queue.shift()!;
+      try {
+        await this.socket.send(item.frames);
+        item.done?.();
+      } catch (err) {
+        const e = OmqError.fromZmq(err, "SEND_FAILED", `send on ${this.what} failed`);
+        this.log.debug(e.message);
+        item.done?.(e);
+      }
+    }
+    this.busy = false;
+  }
+}
