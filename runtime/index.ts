@@ -20,3 +20,4 @@ export { Message, DeferredSend } from "./message.js";
 export type { Frame } from "./sockets.js";
 export { Subscription } from "./subscription.js";
 export type { AllowFunc } from "./zap.js";
+export { readKeyFile, writeKeyFile } from "./keyfile.js";
