@@ -323,7 +323,7 @@ export class OxenMQ {
    * Connects to a remote OxenMQ (any address form of reference §1.4; `curve://` for CURVE), sends HI and resolves
    * with the connection's id on HELLO. Fails with CONNECT_TIMEOUT ("connection attempt timed out") otherwise.
    */
-  connectRemote(address: string | Address, options: ConnectOptions = {}): Promise<ConnectionID> {
+  async connectRemote(address: string | Address, options: ConnectOptions = {}): Promise<ConnectionID> {
     this.requireStarted("connectRemote");
     const addr = typeof address === "string" ? new Address(address) : address;
     return this.connectWithHello(
@@ -335,7 +335,7 @@ export class OxenMQ {
   }
 
   /** Connects to this instance itself over inproc; commands arriving this way are treated as admin. */
-  connectInproc(options: ConnectOptions = {}): Promise<ConnectionID> {
+  async connectInproc(options: ConnectOptions = {}): Promise<ConnectionID> {
     this.requireStarted("connectInproc");
     return this.connectWithHello(SELF_ADDRESS, undefined, { authLevel: "admin", ...options }, INPROC_CONNECT_TIMEOUT);
   }
@@ -465,7 +465,11 @@ export class OxenMQ {
    * OmqError: TIMEOUT, ABORTED, CLOSED, a wire error word (FORBIDDEN, …), or a send failure.
    */
   request(to: ConnectionID, command: string, data: Frame[] = [], options: RequestOptions = {}): Promise<Buffer[]> {
-    this.requireStarted("request");
+    try {
+      this.requireStarted("request");
+    } catch (err) {
+      return Promise.reject(err as OmqError);
+    }
     const { signal } = options;
     if (signal?.aborted)
       return Promise.reject(new OmqError("ABORTED", `request '${command}' aborted`, { cause: signal.reason }));
