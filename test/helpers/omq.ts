@@ -25,11 +25,17 @@ export async function closeAll(): Promise<void> {
 }
 
 /** Polls `cond` until it holds or the deadline passes (no fixed sleeps in tests). */
-export async function waitFor(cond: () => boolean, what = "condition", timeoutMs = 5000): Promise<void> {
+export async function waitFor(
+  cond: () => boolean,
+  what = "condition",
+  timeoutMs = 5000,
+  step: () => Promise<void> | void = () => new Promise((r) => setTimeout(r, 5)),
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
+    await step();
+    if (!cond()) await new Promise((r) => setTimeout(r, 5));
   }
 }
 

@@ -1,0 +1,30 @@
+import { Dealer } from "zeromq";
+import { toZ85 } from "../../runtime/encoding.js";
+import type { KeyPair } from "../../runtime/index.js";
+
+/** A raw zeromq DEALER, to see and send exact frames. */
+export function rawDealer(
+  endpoint: string,
+  opts: { serverKey?: Uint8Array; keys?: KeyPair; routingId?: Buffer; maxMessageSize?: number } = {},
+): Dealer {
+  const d = new Dealer({
+    linger: 0,
+    receiveTimeout: 3000,
+    ...(opts.serverKey && opts.keys
+      ? {
+          curveServerKey: toZ85(opts.serverKey),
+          curvePublicKey: toZ85(opts.keys.publicKey),
+          curveSecretKey: toZ85(opts.keys.secretKey),
+        }
+      : {}),
+  });
+  if (opts.routingId)
+    (d as unknown as { setStringOption(o: number, v: Buffer): void }).setStringOption(5, opts.routingId);
+  d.connect(endpoint);
+  return d;
+}
+
+export async function roundTrip(d: Dealer, frames: Array<string | Buffer>): Promise<string[]> {
+  await d.send(frames);
+  return (await d.receive()).map((f) => f.toString());
+}
