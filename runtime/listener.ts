@@ -98,6 +98,7 @@ export class Listener {
   }
 
   close(linger: number): void {
+    if (this.socket.closed) return;
     this.socket.linger = linger;
     this.socket.close();
   }

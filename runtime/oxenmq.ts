@@ -465,11 +465,8 @@ export class OxenMQ {
    * OmqError: TIMEOUT, ABORTED, CLOSED, a wire error word (FORBIDDEN, …), or a send failure.
    */
   request(to: ConnectionID, command: string, data: Frame[] = [], options: RequestOptions = {}): Promise<Buffer[]> {
-    try {
-      this.requireStarted("request");
-    } catch (err) {
-      return Promise.reject(err as OmqError);
-    }
+    const guard = this.stateError("request");
+    if (guard) return Promise.reject(guard);
     const { signal } = options;
     if (signal?.aborted)
       return Promise.reject(new OmqError("ABORTED", `request '${command}' aborted`, { cause: signal.reason }));
@@ -627,11 +624,16 @@ export class OxenMQ {
 
   // ---- guards ---------------------------------------------------------------------------------------------------
 
-  private requireStarted(what: string): void {
-    if (this.state === "running") return;
+  private stateError(what: string): OmqError | undefined {
+    if (this.state === "running") return undefined;
     if (this.state === "closing" || this.state === "closed")
-      throw new OmqError("CLOSED", `${what}: the instance is closed`);
-    throw new OmqError("NOT_STARTED", `${what} requires start() first`);
+      return new OmqError("CLOSED", `${what}: the instance is closed`);
+    return new OmqError("NOT_STARTED", `${what} requires start() first`);
+  }
+
+  private requireStarted(what: string): void {
+    const err = this.stateError(what);
+    if (err) throw err;
   }
 
   private requireNotStarted(what: string): void {
