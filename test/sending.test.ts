@@ -90,3 +90,26 @@ test("close() fails pending requests with CLOSED", async () => {
   await other.close();
   await expect(p).rejects.toMatchObject({ code: expect.stringMatching(/CLOSED|UNKNOWNCOMMAND/) });
 });
+
+test("sendBack reaches the caller's category; disconnect closes the outgoing connection", async () => {
+  const other = await makeOmq();
+  const pongs: string[] = [];
+  other.addCategory("back", "none").addCommand("pong", (m) => void pongs.push(text(m.data)[0]!));
+  await other.start();
+  const ep = await (async () => {
+    const s = await makeOmq();
+    s.addCategory("p", "none").addCommand("ping", (m) => m.sendBack("back.pong", ["pong!"]));
+    const e = s.listenPlain("tcp://127.0.0.1:0");
+    await s.start();
+    return e;
+  })();
+  const c = await other.connectRemote(ep);
+  other.send(c, "p.ping");
+  await waitFor(() => pongs.length === 1, "pong");
+  expect(pongs).toEqual(["pong!"]);
+  other.disconnect(c);
+  const failures: string[] = [];
+  other.send(c, "p.ping", [], { queueFailure: (e) => failures.push(e.code) });
+  await waitFor(() => failures.length === 1, "send after disconnect fails");
+  expect(failures).toEqual(["SEND_FAILED"]);
+});
