@@ -13,10 +13,6 @@ export function authAtLeast(a: AuthLevel, b: AuthLevel): boolean {
   return rank[a] >= rank[b];
 }
 
-export function minAuth(a: AuthLevel, b: AuthLevel): AuthLevel {
-  return rank[a] <= rank[b] ? a : b;
-}
-
 /** Parses "none" | "basic" | "admin"; anything else is `denied`, as `auth_from_string` does. */
 export function authFromString(s: string): AuthLevel {
   return s === "none" || s === "basic" || s === "admin" ? s : "denied";

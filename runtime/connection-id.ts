@@ -29,9 +29,13 @@ export class ConnectionID {
     return this.id === ConnectionID.SN_ID;
   }
 
-  /** A stable string usable as a Map key, following the equality rule above. */
+  private cachedKey: string | undefined;
+
+  /** A stable string usable as a Map key, following the equality rule above (computed once). */
   get key(): string {
-    return this.isSN ? `sn:${toHex(this.pubkey)}` : `${this.id}:${Buffer.from(this.route).toString("latin1")}`;
+    return (this.cachedKey ??= this.isSN
+      ? `sn:${toHex(this.pubkey)}`
+      : `${this.id}:${Buffer.from(this.route.buffer, this.route.byteOffset, this.route.byteLength).toString("latin1")}`);
   }
 
   equals(other: ConnectionID): boolean {

@@ -3,7 +3,8 @@ import type { AuthLevel } from "./auth.js";
 import { toHex } from "./encoding.js";
 import type { Log } from "./log.js";
 import { verifyProofRoute } from "./proof.js";
-import { Outbox } from "./sockets.js";
+import { Outbox, type Frame } from "./sockets.js";
+import type { OmqError } from "./errors.js";
 import type { AllowFunc, ZapHandler } from "./zap.js";
 
 export interface ListenOptions {
@@ -84,6 +85,16 @@ export class Listener {
       }
     }
     this.routes.set(key, identity);
+  }
+
+  /** Sends `[route, ...frames]`; a route that has vanished (EHOSTUNREACH) is forgotten before `onError` runs. */
+  sendTo(route: Uint8Array, frames: Frame[], onError?: (err: OmqError) => void): void {
+    const buf = Buffer.isBuffer(route) ? route : Buffer.from(route.buffer, route.byteOffset, route.byteLength);
+    this.outbox.push([buf, ...frames], (err) => {
+      if (!err) return;
+      if (err.code === "HOST_UNREACHABLE") this.forget(buf.toString("latin1"));
+      onError?.(err);
+    });
   }
 
   /** Drops a route, e.g. after a send to it failed with EHOSTUNREACH. */

@@ -111,6 +111,7 @@ export class OxenMQ {
   private readonly protocol: ProtocolHost;
   private readonly z85: { publicKey: string; secretKey: string };
   private readonly closeLinger: number;
+  private readonly ownHex: string;
   private state: State = "new";
   private nextConnId = 1;
   private selfListener: Listener | undefined;
@@ -143,6 +144,7 @@ export class OxenMQ {
     this.context = new Context(maxSockets > 0 ? { maxSockets } : {});
     this.scheduler = new Scheduler(options, this.log);
     this.closeLinger = options.closeLinger ?? 5_000;
+    this.ownHex = toHex(keys.publicKey);
     this.z85 = { publicKey: toZ85(keys.publicKey), secretKey: toZ85(keys.secretKey) };
     this.zap = new ZapHandler(
       this.context,
@@ -500,12 +502,7 @@ export class OxenMQ {
     if (to.route.length) {
       const l = this.listenersById.get(to.id);
       if (!l) return failed(new OmqError("SEND_FAILED", `no listener for ${to}`));
-      const route = Buffer.from(to.route);
-      l.outbox.push([route, ...frames], (err) => {
-        if (err?.code === "HOST_UNREACHABLE") l.forget(route.toString("latin1"));
-        if (err) failed(err);
-      });
-      return;
+      return l.sendTo(to.route, frames, failed);
     }
     const o = this.outgoing.get(to.id);
     if (!o) return failed(new OmqError("SEND_FAILED", `no connection for ${to}`));
@@ -516,16 +513,8 @@ export class OxenMQ {
     const hex = toHex(to.pubkey);
     if (!options.outgoing) {
       for (const l of this.listeners) {
-        const routes = l.routesByKey.get(hex);
-        const first = routes?.values().next().value;
-        if (first !== undefined) {
-          const route = Buffer.from(first, "latin1");
-          l.outbox.push([route, ...frames], (err) => {
-            if (err?.code === "HOST_UNREACHABLE") l.forget(first);
-            if (err) failed(err);
-          });
-          return;
-        }
+        const first = l.routesByKey.get(hex)?.values().next().value;
+        if (first !== undefined) return l.sendTo(Buffer.from(first, "latin1"), frames, failed);
       }
     }
     if (options.incoming) return failed(new OmqError("SEND_FAILED", `no incoming connection from ${to}`));
@@ -581,7 +570,7 @@ export class OxenMQ {
     let sn: boolean;
     let remote = "(unknown)";
     if (l.kind === "self") {
-      sn = this.activeSNs.has(toHex(this.keys.publicKey));
+      sn = this.activeSNs.has(this.ownHex);
       conn = sn ? ConnectionID.sn(this.keys.publicKey) : new ConnectionID(l.connId, this.keys.publicKey, route);
       auth = "admin";
     } else {
@@ -603,7 +592,7 @@ export class OxenMQ {
       remote,
       onListener: true,
       outgoing: undefined,
-      send: (f) => l.outbox.push([route, ...f]),
+      send: (f) => l.sendTo(route, f),
     };
     handleMessage(this.protocol, peer, frames.slice(1));
   }
