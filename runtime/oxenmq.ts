@@ -15,6 +15,11 @@ import { PendingRequests } from "./requests.js";
 import { Scheduler, type SchedulerOptions, type Work } from "./scheduler.js";
 import { DEFAULT_TUNABLES, makeDealer, makeRouter, type Frame, type SocketTunables } from "./sockets.js";
 import { ZapHandler } from "./zap.js";
+import type { Batch } from "./batch.js";
+import { isRunInProxy, TaggedExecutor } from "./executor.js";
+import { dispatchJob, runBatch } from "./jobs.js";
+import { Timers, type TimerID, type TimerOptions } from "./timers.js";
+import { WorkerPool, type WorkerJobSpec } from "./worker-pool.js";
 
 export interface OxenMQOptions extends Partial<SocketTunables>, SchedulerOptions {
   /** x25519 key pair; both or neither (then one is generated). */
@@ -30,6 +35,8 @@ export interface OxenMQOptions extends Partial<SocketTunables>, SchedulerOptions
   readonly maxSockets?: number;
   /** Linger (ms) when closing idle or removed connections and at shutdown. Default 5000. */
   readonly closeLinger?: number;
+  /** Threads of the worker_threads pool for CPU-bound jobs (started on first use). Default: generalThreads. */
+  readonly workerThreads?: number;
 }
 
 export interface SendOptions {
@@ -116,6 +123,9 @@ export class OxenMQ {
   private nextConnId = 1;
   private selfListener: Listener | undefined;
   private readonly loops: Promise<void>[] = [];
+  private readonly tagged: TaggedExecutor[] = [];
+  private readonly timers: Timers;
+  private pool: WorkerPool | undefined;
 
   /** Creates an instance (it is not started). Generates a key pair unless one is given; validates a given one. */
   static async create(options: OxenMQOptions = {}): Promise<OxenMQ> {
@@ -166,6 +176,7 @@ export class OxenMQ {
       closeOutgoing: (o, linger) => this.closeOutgoing(o, linger),
     };
     this.nextConnId = 2; // id 1 is the built-in inproc listener, as in C++
+    this.timers = new Timers((executor, work) => dispatchJob(this.scheduler, executor, work), this.log);
   }
 
   get publicKey(): Uint8Array {
@@ -290,6 +301,8 @@ export class OxenMQ {
       throw failure;
     }
     this.state = "running";
+    for (const t of this.tagged) if (t.onStart) this.scheduler.submitTagged(t, t.onStart);
+    this.timers.start();
   }
 
   /**
@@ -300,6 +313,7 @@ export class OxenMQ {
     if (this.state === "closed" || this.state === "closing") return;
     const wasStarted = this.state !== "new";
     this.state = "closing";
+    this.timers.stop();
     this.scheduler.stop();
     const closed = new OmqError("CLOSED", "the OxenMQ instance was closed");
     this.requests.failAll(closed);
@@ -315,6 +329,7 @@ export class OxenMQ {
     for (const l of this.listeners) l.close(this.closeLinger);
     this.selfListener?.close(0);
     await this.zap.close();
+    await this.pool?.close();
     await Promise.allSettled(this.loops);
     this.state = "closed";
   }
@@ -479,10 +494,65 @@ export class OxenMQ {
     });
   }
 
-  /** Runs `fn` as a batch job on the scheduler. */
-  job(fn: Work): void {
+  // ---- jobs, batches, timers, tagged executors ------------------------------------------------------------------
+
+  /** Adds a named serial executor (before start); `onStart` runs on it when the instance starts. */
+  addTaggedThread(name: string, onStart?: Work): TaggedExecutor {
+    this.requireNotStarted("addTaggedThread");
+    if (this.tagged.some((t) => t.name === name))
+      throw new OmqError("INVALID_ARGUMENT", `tagged thread '${name}' already exists`);
+    const t = new TaggedExecutor(this.tagged.length + 1, name, onStart);
+    this.tagged.push(t);
+    return t;
+  }
+
+  /** Runs `fn` as a batch job on the pool, or on a tagged executor. Exceptions are swallowed (logged at debug). */
+  job(fn: Work, executor?: TaggedExecutor): void {
     this.requireStarted("job");
-    this.scheduler.submitJob("batch", fn);
+    if (isRunInProxy(executor)) throw new OmqError("INVALID_ARGUMENT", "job() cannot run in the proxy");
+    dispatchJob(this.scheduler, executor, fn);
+  }
+
+  /** Submits a batch: its jobs run in parallel, then its completion gets the results in insertion order. */
+  batch<T>(batch: Batch<T>): void {
+    this.requireStarted("batch");
+    runBatch(batch, this.scheduler, () => this.workerPool(), this.log);
+  }
+
+  /** Runs a CPU-bound job on the worker_threads pool, holding a batch slot while it runs. */
+  runInWorker(spec: WorkerJobSpec): Promise<unknown> {
+    const guard = this.stateError("runInWorker");
+    if (guard) return Promise.reject(guard);
+    return new Promise((resolve, reject) => {
+      this.scheduler.submitJob("batch", () => this.workerPool().run(spec).then(resolve, reject));
+    });
+  }
+
+  /** Adds a periodic job (works before start; the first fire is one interval after start or adding). */
+  addTimer(fn: Work, intervalMs: number, options?: TimerOptions): TimerID {
+    if (!(intervalMs > 0)) throw new OmqError("INVALID_ARGUMENT", `timer interval must be > 0, got ${intervalMs}`);
+    if (options?.executor && !isRunInProxy(options.executor) && !this.tagged.includes(options.executor))
+      throw new OmqError("INVALID_ARGUMENT", "timer executor belongs to another instance");
+    return this.timers.add(fn, intervalMs, options);
+  }
+
+  cancelTimer(id: TimerID): void {
+    this.timers.cancel(id);
+  }
+
+  /**
+   * Runs `fn` as if it were a command of `category`: it shares the category's reserved slots, queue and limit.
+   * `command` and `remote` only label it in logs. Throws for an unknown category.
+   */
+  injectTask(category: string, command: string, remote: string, fn: Work): void {
+    this.requireStarted("injectTask");
+    const cat = this.registry.categories.get(category);
+    if (!cat) throw new OmqError("INVALID_ARGUMENT", `injectTask: unknown category '${category}'`);
+    this.scheduler.submitCommand(cat, fn, `injected task ${category}.${command} from ${remote}`);
+  }
+
+  private workerPool(): WorkerPool {
+    return (this.pool ??= new WorkerPool(this.options.workerThreads ?? this.scheduler.general, this.log));
   }
 
   private deliver(

@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import type { Category } from "./commands.js";
 import { OmqError } from "./errors.js";
 import type { Log } from "./log.js";
+import { POOL, runOn, type TaggedExecutor } from "./executor.js";
 
 /** A unit of work: it holds its slot until the value it returns (or the promise it returns) settles. */
 export type Work = () => unknown;
@@ -43,6 +44,8 @@ export class Scheduler {
   replyActive = 0;
   private readonly batchQueue: Work[] = [];
   private readonly replyQueue: Work[] = [];
+  private readonly tagged = new Set<TaggedExecutor>();
+  private taggedActive = 0;
   private pending: QueuedCommand[] = [];
   private stopped = false;
   private processing = false;
@@ -99,9 +102,18 @@ export class Scheduler {
     this.process();
   }
 
+  /** Queues work on a tagged executor: strictly one at a time, FIFO, not counted in the pool (reference §3.2 rule 6). */
+  submitTagged(executor: TaggedExecutor, work: Work): void {
+    if (this.stopped) return;
+    executor.queue.push(work);
+    this.tagged.add(executor);
+    this.process();
+  }
+
   /** Stops dispatching: queued work is never run (reference §1.15), running work finishes. */
   stop(): void {
     this.stopped = true;
+    for (const t of this.tagged) t.queue.length = 0;
     for (const q of this.pending) q.cat.queued--;
     this.pending = [];
     this.batchQueue.length = 0;
@@ -110,7 +122,7 @@ export class Scheduler {
 
   /** Resolves once no work holds a slot. */
   idle(): Promise<void> {
-    if (this.active === 0) return Promise.resolve();
+    if (this.active === 0 && this.taggedActive === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -135,6 +147,9 @@ export class Scheduler {
   }
 
   private processOnce(): void {
+    for (const t of this.tagged) {
+      if (!t.busy && t.queue.length && !this.stopped) this.runTagged(t, t.queue.shift()!);
+    }
     {
       while (!this.stopped && this.batchQueue.length && this.canRunJob(this.batchActive, this.batchReserved)) {
         this.runJob("batch", this.batchQueue.shift()!);
@@ -177,17 +192,35 @@ export class Scheduler {
     });
   }
 
+  private runTagged(t: TaggedExecutor, work: Work): void {
+    t.busy = true;
+    this.taggedActive++;
+    this.execute(t.name, work, (err) => {
+      t.busy = false;
+      this.taggedActive--;
+      if (err !== undefined) this.log.debug(`job on '${t.name}' raised an exception: ${describe(err)}`);
+    });
+  }
+
   private run(work: Work, after: (err: unknown) => void): void {
     this.active++;
-    const done = (err: unknown): void => {
+    this.execute(POOL, work, (err) => {
       this.active--;
       after(err);
-      if (this.active === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
+    });
+  }
+
+  /** Runs work as code of `executor`; `after` runs once it settled, then waiting work is dispatched. */
+  private execute(executor: string, work: Work, after: (err: unknown) => void): void {
+    const done = (err: unknown): void => {
+      after(err);
+      if (this.active === 0 && this.taggedActive === 0 && this.idleWaiters.length)
+        for (const w of this.idleWaiters.splice(0)) w();
       this.process();
     };
     let result: unknown;
     try {
-      result = work();
+      result = runOn(executor, work);
     } catch (err) {
       done(err ?? new Error("undefined thrown"));
       return;

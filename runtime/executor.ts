@@ -1,0 +1,53 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { OmqError } from "./errors.js";
+import type { Work } from "./scheduler.js";
+
+/**
+ * A tagged executor (C++ tagged thread): a named serial queue that runs one job at a time in FIFO order, apart from
+ * the slot pool. Created with `OxenMQ.addTaggedThread` before start; its start callback runs on it at start.
+ */
+export class TaggedExecutor {
+  /** @internal */ readonly queue: Work[] = [];
+  /** @internal */ busy = false;
+
+  /** @internal */
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    /** @internal */ readonly onStart: Work | undefined,
+  ) {
+    if (name.length === 0 || name === PROXY || name.includes("\0"))
+      throw new OmqError(
+        "INVALID_ARGUMENT",
+        `Invalid tagged thread name '${name}': must be non-empty, not '_proxy', no NUL`,
+      );
+  }
+}
+
+const PROXY = "_proxy";
+
+/** Target for work that must run inline in the "proxy" (the event loop turn that triggered it). Keep such work trivial. */
+export const RUN_IN_PROXY = Object.freeze({ id: -1, name: PROXY } as const);
+export type RunInProxy = typeof RUN_IN_PROXY;
+
+export function isRunInProxy(x: unknown): x is RunInProxy {
+  return x === RUN_IN_PROXY;
+}
+
+/** The name of the pool executor, as reported by `currentExecutor()`. */
+export const POOL = "pool";
+
+const current = new AsyncLocalStorage<string>();
+
+/**
+ * Which executor runs the calling code: "pool" (a scheduler slot), a tagged executor's name, "_proxy" (inline), or
+ * undefined outside any scheduled work. Follows the work across awaits.
+ */
+export function currentExecutor(): string | undefined {
+  return current.getStore();
+}
+
+/** @internal runs `work` as code of executor `name`. */
+export function runOn(name: string, work: Work): unknown {
+  return current.run(name, work);
+}
