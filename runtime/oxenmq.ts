@@ -106,7 +106,7 @@ export class OxenMQ {
   private readonly tunables: SocketTunables;
   private readonly registry = new CommandRegistry();
   private readonly scheduler: Scheduler;
-  private readonly requests = new PendingRequests();
+  private readonly requests: PendingRequests;
   private readonly zap: ZapHandler;
   private readonly listeners: Listener[] = [];
   private readonly listenersById = new Map<number, Listener>();
@@ -153,6 +153,7 @@ export class OxenMQ {
     const maxSockets = options.maxSockets ?? 10_000;
     this.context = new Context(maxSockets > 0 ? { maxSockets } : {});
     this.scheduler = new Scheduler(options, this.log);
+    this.requests = new PendingRequests((reject) => this.scheduler.submitJob("batch", reject));
     this.closeLinger = options.closeLinger ?? 5_000;
     this.ownHex = toHex(keys.publicKey);
     this.z85 = { publicKey: toZ85(keys.publicKey), secretKey: toZ85(keys.secretKey) };

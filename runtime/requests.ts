@@ -17,6 +17,9 @@ interface Pending {
  * within milliseconds, not at the next 250 ms sweep as in C++) and an optional AbortSignal.
  */
 export class PendingRequests {
+  /** @param deliverTimeout runs a timeout's rejection; the instance queues it as a batch job (as C++ does). */
+  constructor(private readonly deliverTimeout: (reject: () => void) => void = (r) => r()) {}
+
   private readonly byTag = new Map<string, Pending>();
   /** connKey + command → tags, so that `[UNKNOWNCOMMAND][cmd]` can fail the one request it answers. */
   private readonly byCommand = new Map<string, Set<string>>();

@@ -1,0 +1,17 @@
+import { availableParallelism } from "node:os";
+import { schedulerBench } from "./scheduler.js";
+
+/** `npm run bench`: every benchmark, side by side with its baseline in the same process run. */
+async function main(): Promise<void> {
+  const header = `## Benchmarks (${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${availableParallelism()} cores)`;
+  const sections = [await schedulerBench()];
+  process.stdout.write([header, "", ...sections, ""].join("\n"));
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);
