@@ -6,7 +6,7 @@ export const MAX_CATEGORY_LENGTH = 50;
 export const MAX_COMMAND_LENGTH = 200;
 
 /** A command handler. It holds its scheduler slot until the returned promise settles (reference §4.4). */
-export type CommandHandler = (msg: Message) => void | Promise<void>;
+export type CommandHandler = (msg: Message) => unknown;
 
 export interface CategoryOptions {
   /** Slots only this category may use (reference §3). Default 0. */

@@ -101,7 +101,7 @@ export interface CategoryHelper {
  * await omq.start();
  */
 export class OxenMQ {
-  private readonly log: Log;
+  private readonly logger: Log;
   private readonly context: Context;
   private readonly tunables: SocketTunables;
   private readonly registry = new CommandRegistry();
@@ -148,18 +148,18 @@ export class OxenMQ {
     private readonly keys: KeyPair,
     private readonly options: OxenMQOptions,
   ) {
-    this.log = new Log(options.logger, options.logLevel ?? "warn");
+    this.logger = new Log(options.logger, options.logLevel ?? "warn");
     this.tunables = { ...DEFAULT_TUNABLES, ...definedOnly(options) };
     const maxSockets = options.maxSockets ?? 10_000;
     this.context = new Context(maxSockets > 0 ? { maxSockets } : {});
-    this.scheduler = new Scheduler(options, this.log);
+    this.scheduler = new Scheduler(options, this.logger);
     this.requests = new PendingRequests((reject) => this.scheduler.submitJob("batch", reject));
     this.closeLinger = options.closeLinger ?? 5_000;
     this.ownHex = toHex(keys.publicKey);
     this.z85 = { publicKey: toZ85(keys.publicKey), secretKey: toZ85(keys.secretKey) };
     this.zap = new ZapHandler(
       this.context,
-      this.log,
+      this.logger,
       (domain) => {
         const m = /^i(\d+)e$/.exec(domain);
         const l = m ? this.listeners[Number(m[1])] : undefined;
@@ -172,12 +172,12 @@ export class OxenMQ {
       registry: this.registry,
       scheduler: this.scheduler,
       requests: this.requests,
-      log: this.log,
+      log: this.logger,
       serviceNode: options.serviceNode ?? false,
       closeOutgoing: (o, linger) => this.closeOutgoing(o, linger),
     };
     this.nextConnId = 2; // id 1 is the built-in inproc listener, as in C++
-    this.timers = new Timers((executor, work) => dispatchJob(this.scheduler, executor, work), this.log);
+    this.timers = new Timers((executor, work) => dispatchJob(this.scheduler, executor, work), this.logger);
   }
 
   get publicKey(): Uint8Array {
@@ -190,11 +190,16 @@ export class OxenMQ {
     return this.protocol.serviceNode;
   }
   get logLevel(): LogLevel {
-    return this.log.level;
+    return this.logger.level;
   }
   set logLevel(level: LogLevel) {
-    this.log.level = level;
+    this.logger.level = level;
   }
+  /** Logs through the instance's logger (for code built on the runtime, such as generated handlers). */
+  log(level: LogLevel, message: string): void {
+    this.logger.log(level, message);
+  }
+
   get started(): boolean {
     return this.state === "running";
   }
@@ -248,7 +253,7 @@ export class OxenMQ {
       zapDomain: `i${index}e`,
       notify: kind === "curve",
     });
-    const listener = new Listener(this.nextConnId++, kind, bind, options, socket, this.log);
+    const listener = new Listener(this.nextConnId++, kind, bind, options, socket, this.logger);
     this.listeners.push(listener);
     const result = new Promise<string>((resolve, reject) => {
       if (this.state === "new" || this.state === "starting") this.pendingBinds.push({ listener, resolve, reject });
@@ -268,7 +273,7 @@ export class OxenMQ {
     l.endpoint = l.socket.lastEndpoint ?? l.bindAddress;
     this.listenersById.set(l.connId, l);
     this.runLoop(l.socket, (frames) => this.onListenerMessage(l, frames));
-    this.log.info(`Listening on ${l.endpoint} (${l.kind})`);
+    this.logger.info(`Listening on ${l.endpoint} (${l.kind})`);
     return l.endpoint;
   }
 
@@ -281,7 +286,7 @@ export class OxenMQ {
     this.scheduler.configure(this.registry.categories.values());
     await this.zap.start();
     const selfSocket = makeRouter(this.context, this.tunables, { notify: false });
-    this.selfListener = new Listener(1, "self", SELF_ADDRESS, { level: "admin" }, selfSocket, this.log);
+    this.selfListener = new Listener(1, "self", SELF_ADDRESS, { level: "admin" }, selfSocket, this.logger);
     await selfSocket.bind(SELF_ADDRESS);
     this.listenersById.set(1, this.selfListener);
     this.runLoop(selfSocket, (frames) => this.onListenerMessage(this.selfListener!, frames));
@@ -381,7 +386,7 @@ export class OxenMQ {
         reject(err);
       };
       const timer = setTimeout(() => {
-        this.log.info(`Connection to ${zmqAddress} timed out`);
+        this.logger.info(`Connection to ${zmqAddress} timed out`);
         fail(new OmqError("CONNECT_TIMEOUT", "connection attempt timed out"));
       }, timeout);
       this.pendingConnects.add(fail);
@@ -420,7 +425,7 @@ export class OxenMQ {
       authLevel,
       isSN,
       zmqAddress,
-      this.log,
+      this.logger,
       idleExpiry,
     );
     this.outgoing.set(id, o);
@@ -434,7 +439,7 @@ export class OxenMQ {
     this.requireStarted("disconnect");
     const o = conn.isSN ? this.outgoingSN.get(toHex(conn.pubkey)) : this.outgoing.get(conn.id);
     if (!o || (!conn.isSN && conn.route.length)) {
-      this.log.warn(`disconnect: no outgoing connection for ${conn}`);
+      this.logger.warn(`disconnect: no outgoing connection for ${conn}`);
       return;
     }
     this.closeOutgoing(o, linger);
@@ -454,7 +459,7 @@ export class OxenMQ {
     const next = new Set<string>();
     for (const pk of pubkeys) {
       if (pk.length === 32) next.add(toHex(pk));
-      else this.log.warn(`setActiveSNs: dropping a ${pk.length}-byte key`);
+      else this.logger.warn(`setActiveSNs: dropping a ${pk.length}-byte key`);
     }
     const removed = [...this.activeSNs].filter((k) => !next.has(k));
     this.activeSNs.clear();
@@ -517,7 +522,7 @@ export class OxenMQ {
   /** Submits a batch: its jobs run in parallel, then its completion gets the results in insertion order. */
   batch<T>(batch: Batch<T>): void {
     this.requireStarted("batch");
-    runBatch(batch, this.scheduler, () => this.workerPool(), this.log);
+    runBatch(batch, this.scheduler, () => this.workerPool(), this.logger);
   }
 
   /** Runs a CPU-bound job on the worker_threads pool, holding a batch slot while it runs. */
@@ -553,7 +558,7 @@ export class OxenMQ {
   }
 
   private workerPool(): WorkerPool {
-    return (this.pool ??= new WorkerPool(this.options.workerThreads ?? this.scheduler.general, this.log));
+    return (this.pool ??= new WorkerPool(this.options.workerThreads ?? this.scheduler.general, this.logger));
   }
 
   private deliver(
@@ -567,7 +572,7 @@ export class OxenMQ {
       const { queueFailure, queueFull } = options;
       if (queueFailure) this.scheduler.submitJob("batch", () => queueFailure(err));
       else if (queueFull) this.scheduler.submitJob("batch", () => queueFull());
-      else if (!onError) this.log.warn(`Unable to send message to ${to}: ${err.message}`);
+      else if (!onError) this.logger.warn(`Unable to send message to ${to}: ${err.message}`);
     };
     if (to.isSN) return this.deliverToSN(to, frames, options, failed);
     if (to.route.length) {
@@ -615,11 +620,11 @@ export class OxenMQ {
           try {
             onMessage(frames);
           } catch (err) {
-            this.log.error(`internal error handling a message: ${err instanceof Error ? err.stack : String(err)}`);
+            this.logger.error(`internal error handling a message: ${err instanceof Error ? err.stack : String(err)}`);
           }
         }
       } catch (err) {
-        if (!socket.closed) this.log.error(`receive loop stopped: ${String(err)}`);
+        if (!socket.closed) this.logger.error(`receive loop stopped: ${String(err)}`);
       }
     })();
     this.loops.push(loop);
@@ -629,7 +634,7 @@ export class OxenMQ {
     if (this.state !== "running") return;
     const route = frames[0]!;
     if (frames.length < 2) {
-      this.log.warn("Dropping a message with only a route");
+      this.logger.warn("Dropping a message with only a route");
       return;
     }
     if (frames.length === 2 && frames[1]!.length === 0) {
