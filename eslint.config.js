@@ -1,7 +1,7 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "coverage/**", "*.js", "**/*.mjs"] },
+  { ignores: ["dist/**", "node_modules/**", "coverage/**", "*.js", "**/*.mjs", "generated/**", "test/fixtures/generated/**"] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

@@ -8,10 +8,10 @@ import { OmqError } from "./errors.js";
 export interface Codec<T> {
   /** TypeScript-ish name of the type, for error messages. */
   readonly name: string;
-  toBt(value: T, path: string): BtValue;
-  fromBt(value: BtValue, path: string): T;
-  toJson(value: T, path: string): unknown;
-  fromJson(value: unknown, path: string): T;
+  toBt(this: void, value: T, path: string): BtValue;
+  fromBt(this: void, value: BtValue, path: string): T;
+  toJson(this: void, value: T, path: string): unknown;
+  fromJson(this: void, value: unknown, path: string): T;
 }
 
 function kind(v: unknown): string {
@@ -166,8 +166,8 @@ export interface Field {
   readonly codec: Codec<unknown>;
   readonly optional: boolean;
 }
-export const field = <T>(codec: Codec<T>): Field => ({ codec: codec as Codec<unknown>, optional: false });
-export const optional = <T>(codec: Codec<T>): Field => ({ codec: codec as Codec<unknown>, optional: true });
+export const field = <T>(codec: Codec<T>): Field => ({ codec: codec, optional: false });
+export const optional = <T>(codec: Codec<T>): Field => ({ codec: codec, optional: true });
 
 /** A record with named fields; unknown fields in input are ignored (forward compatibility), missing required ones fail. */
 export function object<T>(name: string, fields: Record<string, Field>): Codec<T> {
@@ -176,7 +176,8 @@ export function object<T>(name: string, fields: Record<string, Field>): Codec<T>
     typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
   const convert = (v: unknown, p: string, dir: "toBt" | "fromBt" | "toJson" | "fromJson"): Record<string, unknown> => {
     if (!isRecord(v)) throw invalid(p, name, v);
-    const out: Record<string, unknown> = dir === "fromBt" || dir === "fromJson" ? {} : (Object.create(null) as Record<string, unknown>);
+    const out: Record<string, unknown> =
+      dir === "fromBt" || dir === "fromJson" ? {} : (Object.create(null) as Record<string, unknown>);
     for (const [key, f] of entries) {
       const x = v[key];
       if (x === undefined) {
@@ -214,4 +215,13 @@ export const empty: Codec<void> = {
   fromBt: () => undefined,
   toJson: () => ({}),
   fromJson: () => undefined,
+};
+
+/** Raw data frames (commands with `encoding: "raw"` pass them through untouched; this codec only checks the shape). */
+export const frames: Codec<Uint8Array[]> = {
+  name: "Frames",
+  toBt: (v, p) => array(bytes).toBt(v, p),
+  fromBt: (v, p) => array(bytes).fromBt(v, p),
+  toJson: (v, p) => array(bytes).toJson(v, p),
+  fromJson: (v, p) => array(bytes).fromJson(v, p),
 };

@@ -33,4 +33,12 @@ export type { BtValue, BtDict } from "./bt.js";
 export * as codec from "./codec.js";
 export type { Codec } from "./codec.js";
 export { RpcError, DeferredReply, STATUS_OK, callRequest, callCommand, registerCategory } from "./typed.js";
-export type { CallContext, RequestContext, HandlerResult, CallOptions, CommandDescriptor, CategoryDescriptor, Encoding } from "./typed.js";
+export type {
+  CallContext,
+  RequestContext,
+  HandlerResult,
+  CallOptions,
+  CommandDescriptor,
+  CategoryDescriptor,
+  Encoding,
+} from "./typed.js";

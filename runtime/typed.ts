@@ -30,7 +30,7 @@ export interface CategoryDescriptor {
   readonly access: Access;
   readonly reservedThreads: number;
   readonly maxQueue: number;
-  readonly commands: readonly CommandDescriptor<never, never>[];
+  readonly commands: readonly CommandDescriptor[];
 }
 
 /** Reply status of a successful typed request (OxenMQ RPC servers answer `[status, body]`). */
@@ -110,7 +110,8 @@ function encode<T>(encoding: Encoding, codec: Codec<T>, value: T, path: string):
 
 function decode<T>(encoding: Encoding, codec: Codec<T>, frames: Buffer[], path: string): T {
   if (encoding === "raw") return frames as T;
-  if (frames.length > 1) throw new OmqError("INVALID_ARGUMENT", `${path}: expected one ${encoding} frame, got ${frames.length}`);
+  if (frames.length > 1)
+    throw new OmqError("INVALID_ARGUMENT", `${path}: expected one ${encoding} frame, got ${frames.length}`);
   const frame = frames[0];
   if (encoding === "bt") return codec.fromBt(frame === undefined ? {} : btDecode(frame), path);
   let parsed: unknown = {};
@@ -118,7 +119,10 @@ function decode<T>(encoding: Encoding, codec: Codec<T>, frames: Buffer[], path: 
     try {
       parsed = JSON.parse(frame.toString("utf8"));
     } catch (err) {
-      throw new OmqError("INVALID_ARGUMENT", `${path}: undecodable JSON (${err instanceof Error ? err.message : String(err)})`);
+      throw new OmqError(
+        "INVALID_ARGUMENT",
+        `${path}: undecodable JSON (${err instanceof Error ? err.message : String(err)})`,
+      );
     }
   }
   return codec.fromJson(parsed, path);
@@ -145,12 +149,20 @@ export async function callRequest<A, R>(
   try {
     return decode(d.encoding, d.result, reply.slice(1), "result");
   } catch (err) {
-    throw new OmqError("BAD_REPLY", `${d.fullName}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new OmqError("BAD_REPLY", `${d.fullName}: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   }
 }
 
 /** Sends a typed fire-and-forget command. Invalid arguments throw before anything is sent. */
-export function callCommand<A>(omq: OxenMQ, conn: ConnectionID, d: CommandDescriptor<A, void>, args: A, options?: SendOptions): void {
+export function callCommand<A>(
+  omq: OxenMQ,
+  conn: ConnectionID,
+  d: CommandDescriptor<A, void>,
+  args: A,
+  options?: SendOptions,
+): void {
   omq.send(conn, d.fullName, encode(d.encoding, d.args, args, "args"), options);
 }
 
@@ -186,9 +198,13 @@ export function registerCategory(omq: OxenMQ, desc: CategoryDescriptor, handlers
   for (const d of desc.commands)
     if (typeof table[d.method] !== "function")
       throw new OmqError("INVALID_ARGUMENT", `no handler '${d.method}' for ${d.fullName}`);
-  const cat = omq.addCategory(desc.name, desc.access, { reservedThreads: desc.reservedThreads, maxQueue: desc.maxQueue });
-  for (const d of desc.commands as readonly CommandDescriptor[]) {
-    const handler = table[d.method]!.bind(handlers) as AnyHandler;
+  const cat = omq.addCategory(desc.name, desc.access, {
+    reservedThreads: desc.reservedThreads,
+    maxQueue: desc.maxQueue,
+  });
+  for (const d of desc.commands) {
+    const fn = table[d.method]!;
+    const handler: AnyHandler = (args, ctx) => fn.call(handlers, args, ctx);
     if (d.request) cat.addRequestCommand(d.name, (msg) => serveRequest(omq, d, handler, msg));
     else cat.addCommand(d.name, (msg) => serveCommand(omq, d, handler, msg));
     for (const alias of d.aliases) omq.addCommandAlias(alias, d.fullName);
@@ -203,7 +219,10 @@ function serveCommand(omq: OxenMQ, d: CommandDescriptor, handler: AnyHandler, ms
     omq.log("warn", `Dropping ${d.fullName} from ${msg.conn}: ${err instanceof Error ? err.message : String(err)}`);
     return undefined;
   }
-  return handler(args, context(msg, () => {}));
+  return handler(
+    args,
+    context(msg, () => {}),
+  );
 }
 
 function serveRequest(omq: OxenMQ, d: CommandDescriptor, handler: AnyHandler, msg: Message): unknown {
@@ -213,7 +232,10 @@ function serveRequest(omq: OxenMQ, d: CommandDescriptor, handler: AnyHandler, ms
     try {
       frames = encode(d.encoding, d.result, value, "result");
     } catch (e) {
-      omq.log("error", `${d.fullName} handler returned an invalid result: ${e instanceof Error ? e.message : String(e)}`);
+      omq.log(
+        "error",
+        `${d.fullName} handler returned an invalid result: ${e instanceof Error ? e.message : String(e)}`,
+      );
       return replyError(omq, d, msg, new RpcError(500, "internal error: invalid result"));
     }
     if (d.encoding === "raw") msg.reply(...frames);

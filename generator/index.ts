@@ -1,0 +1,77 @@
+import { readFileSync } from "node:fs";
+import { dirname, join, posix, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Project, ts } from "ts-morph";
+import { emitSchemaFile, type OutputFile } from "./emit.js";
+import { SchemaErrors } from "./errors.js";
+import type { SchemaModel } from "./model.js";
+import { parseSchemas } from "./parse.js";
+import { validate } from "./validate.js";
+
+export { SchemaError, SchemaErrors } from "./errors.js";
+export type { OutputFile } from "./emit.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The package root: generator/ in the sources, dist/generator/ once built. */
+const packageRoot = [resolve(here, ".."), resolve(here, "../..")].find((d) => {
+  try {
+    return (JSON.parse(readFileSync(join(d, "package.json"), "utf8")) as { name?: string }).name === "oxenmq-ts";
+  } catch {
+    return false;
+  }
+})!;
+
+export const GENERATOR_VERSION = (
+  JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8")) as { version: string }
+).version;
+
+export interface GenerateOptions {
+  /** Schema files (paths). */
+  readonly schemas: readonly string[];
+  /** Output directory for the generated modules. */
+  readonly outDir: string;
+  /** Module specifier of the runtime entry as seen from outDir; default: a relative path to this package's runtime. */
+  readonly runtimeImport?: string;
+  /** A ts-morph project to read the schemas from (tests use an in-memory one). */
+  readonly project?: Project;
+}
+
+export function defaultRuntimeImport(outDir: string): string {
+  const rel = relative(resolve(outDir), join(packageRoot, "runtime", "index.js"))
+    .split(sep)
+    .join("/");
+  return rel.startsWith(".") ? rel : `./${rel}`;
+}
+
+export function schemaProject(): Project {
+  return new Project({
+    compilerOptions: {
+      strict: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      skipLibCheck: true,
+      noEmit: true,
+    },
+    skipAddingFilesFromTsConfig: true,
+  });
+}
+
+/**
+ * The generator pipeline: parse schema files → validated model → emitted files. Pure apart from reading the schemas;
+ * only the CLI writes. Throws SchemaErrors (every mistake found, each with file:line:col) for invalid schemas.
+ */
+export function generate(options: GenerateOptions): { files: OutputFile[]; model: SchemaModel } {
+  const project = options.project ?? schemaProject();
+  const sources = options.schemas.map((p) => project.getSourceFile(p) ?? project.addSourceFileAtPath(p));
+  const { model, errors } = parseSchemas(project, sources);
+  errors.push(...validate(model));
+  if (errors.length) throw new SchemaErrors(errors);
+  const outDir = posix.normalize(options.outDir.split(sep).join("/"));
+  const emitOptions = {
+    outDir,
+    runtimeImport: options.runtimeImport ?? defaultRuntimeImport(outDir),
+    generatorVersion: GENERATOR_VERSION,
+  };
+  return { files: model.files.map((f) => emitSchemaFile(f, model, emitOptions)), model };
+}
