@@ -119,7 +119,7 @@ export const bytes: Codec<Uint8Array> = {
   },
   fromBt: (v, p) => {
     if (!(v instanceof Uint8Array)) throw invalid(p, "bytes", v);
-    return v;
+    return new Uint8Array(v.buffer, v.byteOffset, v.byteLength); // a plain view (not a Buffer), no copy
   },
   toJson: (v, p) => {
     if (!(v instanceof Uint8Array)) throw invalid(p, "Uint8Array", v);
