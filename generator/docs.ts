@@ -1,4 +1,4 @@
-import { Node } from "ts-morph";
+import { Node, ts } from "ts-morph";
 
 /** The JSDoc text of a declaration (or of the `/** … *\/` comment right before a property), if any. */
 export function docOf(node: Node): string | undefined {
@@ -10,17 +10,20 @@ export function docOf(node: Node): string | undefined {
       .join("\n\n");
     if (text) return text;
   }
-  const ranges = node.getLeadingCommentRanges();
+  // The compiler's own view: ts-morph leaves out a comment on the same line as the previous token (`{ /** doc */ x`).
+  const text = node.getSourceFile().getFullText();
+  const pos = node.getPos();
+  const ranges = [...(ts.getTrailingCommentRanges(text, pos) ?? []), ...(ts.getLeadingCommentRanges(text, pos) ?? [])];
   const last = ranges[ranges.length - 1];
   if (!last) return undefined;
-  const raw = last.getText();
+  const raw = text.slice(last.pos, last.end);
   if (!raw.startsWith("/**")) return undefined;
-  const text = raw
+  const doc = raw
     .replace(/^\/\*\*/, "")
     .replace(/\*\/$/, "")
     .split("\n")
     .map((l) => l.replace(/^\s*\* ?/, "").trimEnd())
     .join("\n")
     .trim();
-  return text || undefined;
+  return doc || undefined;
 }
