@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import {
   Address,
   OmqError,
+  RpcError,
   OxenMQ,
   consoleLogger,
   readKeyFile,
@@ -12,13 +13,16 @@ import {
   type AuthLevel,
 } from "../runtime/index.js";
 import { registerDemoCategories } from "./server-categories.js";
+import { registerNodeHandlers } from "./node-handlers.js";
+import { BlinkClient, RpcClient, SnClient, SystemClient } from "../generated/node.js";
 
 const say = (s: string): void => void process.stdout.write(s + "\n");
 
-/** One process, a real server and a real client on loopback over CURVE. */
+/** One process, a real server and a real client on loopback over CURVE, using the code generated from schemas/. */
 async function demo(): Promise<void> {
   const server = await OxenMQ.create();
-  registerDemoCategories(server);
+  registerNodeHandlers(server); // implementations of the generated handler interfaces
+  registerDemoCategories(server); // a few untyped categories too
   const client = await OxenMQ.create();
   let pong: (v: string) => void = () => {};
   const gotPong = new Promise<string>((r) => (pong = r));
@@ -26,7 +30,7 @@ async function demo(): Promise<void> {
   const clientKey = toHex(client.publicKey);
   // The server's allow callback: our client's key gets "basic", everyone else "none".
   const endpoint = server.listenCurve("tcp://127.0.0.1:0", {
-    allow: (ip, pk): AuthLevel => (toHex(pk) === clientKey ? "basic" : "none"),
+    allow: (_ip, pk): AuthLevel => (toHex(pk) === clientKey ? "basic" : "none"),
   });
   await server.start();
   await client.start();
@@ -35,19 +39,42 @@ async function demo(): Promise<void> {
 
   const conn = await client.connectRemote(address);
   say(`client connected (server key ${toBase32z(conn.pubkey)})`);
-  const show = async (label: string, call: () => Promise<Buffer[]>): Promise<void> => {
+  const show = async (label: string, call: () => Promise<unknown>): Promise<void> => {
     try {
-      say(`${label} → reply ${JSON.stringify((await call()).map((b) => b.toString()))}`);
+      say(
+        `${label} → ${JSON.stringify(await call(), (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v instanceof Uint8Array ? toHex(v).slice(0, 16) + "…" : v))}`,
+      );
     } catch (err) {
-      say(`${label} → ${err instanceof OmqError ? `error ${err.code}` : String(err)}`);
+      say(
+        `${label} → ${err instanceof RpcError ? `error ${err.status} ${err.message}` : err instanceof OmqError ? `error ${err.code}` : String(err)}`,
+      );
     }
   };
-  await show("request public.hello [demo]", () => client.request(conn, "public.hello", ["demo"]));
-  await show("request hello (alias) [alias]", () => client.request(conn, "hello", ["alias"]));
-  await show("request public.echo [a, b]", () => client.request(conn, "public.echo", ["a", "b"]));
-  await show("request members.whoami (basic)", () => client.request(conn, "members.whoami"));
-  await show("request admin.stats (admin)", () => client.request(conn, "admin.stats"));
-  await show("request public.nosuch", () => client.request(conn, "public.nosuch"));
+  const rpc = new RpcClient(client, conn);
+  say("-- typed calls (generated from schemas/node.ts) --");
+  await show("rpc.info()", () => rpc.info());
+  await show("rpc.headers({ from: 998, count: 2 })", () => rpc.headers({ from: 998, count: 2 }));
+  await show("rpc.headers({ from: 999, count: 5 })", () => rpc.headers({ from: 999, count: 5 }));
+  await show('rpc.echo({ text: "ab", times: 3 })', () => rpc.echo({ text: "ab", times: 3 }));
+  await show("rpc.statusJson() (JSON encoding)", () => rpc.statusJson());
+  await show('system.setLogLevel({ level: "info" }) (admin)', () =>
+    new SystemClient(client, conn).setLogLevel({ level: "info" }),
+  );
+  await show("sn.vote(...) (service nodes only)", () =>
+    new SnClient(client, conn).vote({ height: 1, hash: new Uint8Array(32), signature: new Uint8Array(64) }),
+  );
+  await show("blink.submit(...) (server not in SN mode)", () =>
+    new BlinkClient(client, conn).submit({ tx: new Uint8Array(8) }),
+  );
+  await show('rpc.echo({ text: "x", times: 1.5 }) (rejected before sending)', () =>
+    rpc.echo({ text: "x", times: 1.5 }),
+  );
+  say("-- untyped calls --");
+  const frames = async (p: Promise<Buffer[]>): Promise<string[]> => (await p).map((b) => b.toString());
+  await show("request public.hello [demo]", () => frames(client.request(conn, "public.hello", ["demo"])));
+  await show("request hello (alias) [alias]", () => frames(client.request(conn, "hello", ["alias"])));
+  await show("request members.whoami (basic)", () => frames(client.request(conn, "members.whoami")));
+  await show("request public.nosuch", () => frames(client.request(conn, "public.nosuch")));
   client.send(conn, "public.ping");
   say(`command public.ping → server sent back client.pong ${await gotPong}`);
   await client.close();
@@ -81,6 +108,7 @@ async function serve(argv: string[]): Promise<void> {
   }
   const admins = new Set(values["admin-key"].map((k) => k.toLowerCase()));
   const server = await OxenMQ.create({ ...keys, logger: consoleLogger, logLevel: values.verbose ? "debug" : "info" });
+  registerNodeHandlers(server);
   registerDemoCategories(server);
   const plainLevel = values["plain-level"] as AuthLevel;
   const bound = [

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { watch } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { generate, SchemaErrors } from "./index.js";
 
@@ -55,14 +55,18 @@ async function main(): Promise<number> {
     return values.help ? 0 : 2;
   }
   const once = (): Promise<number> => runOnce(positionals, values.out!, values.runtime, values.check).catch(report);
-  const code = await once();
-  if (!values.watch) return code;
+  if (!values.watch) return once();
+  // Watch before the first run, so that an edit made while it runs is not missed; watch the folders, because editors
+  // that save by renaming end a watch on the file itself.
   let timer: NodeJS.Timeout | undefined;
-  for (const f of positionals)
-    watch(f, () => {
+  const names = new Set(positionals.map((f) => basename(f)));
+  for (const d of new Set(positionals.map((f) => dirname(f))))
+    watch(d, (_event, file) => {
+      if (file && !names.has(file.toString())) return;
       clearTimeout(timer);
       timer = setTimeout(() => void once(), 100);
     });
+  await once();
   process.stdout.write("watching for changes…\n");
   return new Promise<number>(() => {});
 }

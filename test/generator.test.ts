@@ -1,11 +1,12 @@
 import { describe, expect, test } from "@jest/globals";
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Project } from "ts-morph";
 import { generate, SchemaErrors } from "../generator/index.js";
+import { waitFor } from "./helpers/omq.js";
 
 const cwd = process.cwd();
 const dsl = readFileSync(join(cwd, "generator/schema.ts"), "utf8");
@@ -152,4 +153,33 @@ test("omq-gen reports schema errors without a stack trace and exits 1; --check d
     schema,
   ]).catch((e: { code: number; stderr: string }) => e);
   expect(stale).toMatchObject({ code: 1, stderr: expect.stringContaining("out of date") });
+}, 60_000);
+
+test("omq-gen --watch regenerates when a schema changes", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "omq-watch-"));
+  const schema = join(dir, "w.ts");
+  const out = join(dir, "out", "w.ts");
+  const source = (t: string) =>
+    `import { category, request } from "${join(cwd, "generator/schema.js")}";\nexport const w = category("w", { commands: { x: request<void, ${t}>() } });\n`;
+  writeFileSync(schema, source("string"));
+  const child = spawn(process.execPath, [
+    join(cwd, "dist/generator/cli.js"),
+    "--watch",
+    "--out",
+    join(dir, "out"),
+    schema,
+  ]);
+  let output = "";
+  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+  try {
+    const read = () => (existsSync(out) ? readFileSync(out, "utf8") : "");
+    await waitFor(() => read().includes("Promise<string>"), "first generation", 20_000).catch((e: Error) => {
+      throw new Error(`${e.message}; omq-gen said: ${output}`);
+    });
+    writeFileSync(schema, source("number"));
+    await waitFor(() => read().includes("Promise<number>"), "regeneration after the change", 20_000);
+  } finally {
+    child.kill();
+  }
 }, 60_000);
