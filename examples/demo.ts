@@ -1,4 +1,6 @@
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
+import { runVoteRound } from "./network.js";
 import {
   Address,
   OmqError,
@@ -129,9 +131,22 @@ async function serve(argv: string[]): Promise<void> {
   await server.close();
 }
 
+/** `network --nodes N`: the multi-node vote round of examples/network.ts. */
+async function network(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { nodes: { type: "string", default: "10" } } });
+  const n = Number(values.nodes);
+  if (!Number.isInteger(n) || n < 2) throw new Error("--nodes must be an integer >= 2");
+  say(`starting ${n} service nodes (separate processes) on loopback…`);
+  const r = await runVoteRound(n);
+  say(
+    `${r.ok} of ${r.total} vote requests succeeded; the round took ${r.roundMs.toFixed(0)} ms (${availableParallelism()} cores)`,
+  );
+  if (r.ok !== r.total) process.exitCode = 1;
+}
+
 const [mode, ...rest] = process.argv.slice(2);
-(mode === "serve" ? serve(rest) : demo()).then(
-  () => process.exit(0),
+(mode === "serve" ? serve(rest) : mode === "network" ? network(rest) : demo()).then(
+  () => process.exit(process.exitCode ?? 0),
   (err: unknown) => {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);

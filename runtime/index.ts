@@ -42,3 +42,5 @@ export type {
   CategoryDescriptor,
   Encoding,
 } from "./typed.js";
+export { DEFAULT_CONNECT_SN_KEEP_ALIVE, DEFAULT_SEND_KEEP_ALIVE } from "./service-nodes.js";
+export type { ConnectSNOptions } from "./service-nodes.js";

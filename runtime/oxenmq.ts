@@ -15,6 +15,7 @@ import { PendingRequests } from "./requests.js";
 import { Scheduler, type SchedulerOptions, type Work } from "./scheduler.js";
 import { DEFAULT_TUNABLES, makeDealer, makeRouter, type Frame, type SocketTunables } from "./sockets.js";
 import { ZapHandler } from "./zap.js";
+import { ServiceNodes, type ConnectSNOptions } from "./service-nodes.js";
 import type { Batch } from "./batch.js";
 import { isRunInProxy, TaggedExecutor } from "./executor.js";
 import { dispatchJob, runBatch } from "./jobs.js";
@@ -35,6 +36,8 @@ export interface OxenMQOptions extends Partial<SocketTunables>, SchedulerOptions
   readonly maxSockets?: number;
   /** Linger (ms) when closing idle or removed connections and at shutdown. Default 5000. */
   readonly closeLinger?: number;
+  /** How often (ms) idle service-node connections are expired. Default 250. */
+  readonly connCheckInterval?: number;
   /** Threads of the worker_threads pool for CPU-bound jobs (started on first use). Default: generalThreads. */
   readonly workerThreads?: number;
 }
@@ -72,8 +75,6 @@ export interface ConnectOptions {
 export const DEFAULT_REQUEST_TIMEOUT = 15_000;
 export const REMOTE_CONNECT_TIMEOUT = 10_000;
 export const INPROC_CONNECT_TIMEOUT = 50;
-export const DEFAULT_SEND_KEEP_ALIVE = 30_000;
-export const DEFAULT_CONNECT_SN_KEEP_ALIVE = 5 * 60_000;
 const SELF_ADDRESS = "inproc://sn-self";
 
 type State = "new" | "starting" | "running" | "closing" | "closed";
@@ -111,8 +112,8 @@ export class OxenMQ {
   private readonly listeners: Listener[] = [];
   private readonly listenersById = new Map<number, Listener>();
   private readonly outgoing = new Map<number, Outgoing>();
-  private readonly outgoingSN = new Map<string, Outgoing>();
-  private readonly activeSNs = new Set<string>();
+  private readonly sn: ServiceNodes;
+  private idleTimer: NodeJS.Timeout | undefined;
   private readonly pendingBinds: PendingBind[] = [];
   private readonly pendingConnects = new Set<(err: OmqError) => void>();
   private readonly protocol: ProtocolHost;
@@ -165,7 +166,7 @@ export class OxenMQ {
         const l = m ? this.listeners[Number(m[1])] : undefined;
         return l && l.kind !== "self" ? { curve: l.kind === "curve", allow: l.options.allow } : undefined;
       },
-      (hex) => this.activeSNs.has(hex),
+      (hex) => this.sn.isActive(hex),
     );
     this.protocol = {
       omq: this,
@@ -177,6 +178,14 @@ export class OxenMQ {
       closeOutgoing: (o, linger) => this.closeOutgoing(o, linger),
     };
     this.nextConnId = 2; // id 1 is the built-in inproc listener, as in C++
+    this.sn = new ServiceNodes({
+      listeners: this.listeners,
+      log: this.logger,
+      closeLinger: this.closeLinger,
+      lookup: (pk) => options.snLookup?.(pk),
+      open: (pk, address, idleExpiry) => this.openDealer(this.nextConnId++, address, pk, "none", true, idleExpiry),
+      close: (o, linger) => this.closeOutgoing(o, linger),
+    });
     this.timers = new Timers((executor, work) => dispatchJob(this.scheduler, executor, work), this.logger);
   }
 
@@ -309,6 +318,8 @@ export class OxenMQ {
     this.state = "running";
     for (const t of this.tagged) if (t.onStart) this.scheduler.submitTagged(t, t.onStart);
     this.timers.start();
+    this.idleTimer = setInterval(() => this.sn.expireIdle(), this.options.connCheckInterval ?? 250);
+    this.idleTimer.unref();
   }
 
   /**
@@ -320,6 +331,7 @@ export class OxenMQ {
     const wasStarted = this.state !== "new";
     this.state = "closing";
     this.timers.stop();
+    clearInterval(this.idleTimer);
     this.scheduler.stop();
     const closed = new OmqError("CLOSED", "the OxenMQ instance was closed");
     this.requests.failAll(closed);
@@ -429,7 +441,7 @@ export class OxenMQ {
       idleExpiry,
     );
     this.outgoing.set(id, o);
-    if (isSN) this.outgoingSN.set(toHex(o.pubkey), o);
+    if (isSN) this.sn.outgoing.set(toHex(o.pubkey), o);
     this.runLoop(socket, (frames) => this.onOutgoingMessage(o, frames));
     return o;
   }
@@ -437,7 +449,7 @@ export class OxenMQ {
   /** Closes an outgoing connection (a connectRemote id or a service node's key). Incoming ones cannot be closed. */
   disconnect(conn: ConnectionID, linger = 1_000): void {
     this.requireStarted("disconnect");
-    const o = conn.isSN ? this.outgoingSN.get(toHex(conn.pubkey)) : this.outgoing.get(conn.id);
+    const o = conn.isSN ? this.sn.outgoing.get(toHex(conn.pubkey)) : this.outgoing.get(conn.id);
     if (!o || (!conn.isSN && conn.route.length)) {
       this.logger.warn(`disconnect: no outgoing connection for ${conn}`);
       return;
@@ -448,31 +460,36 @@ export class OxenMQ {
   private closeOutgoing(o: Outgoing, linger: number): void {
     this.outgoing.delete(o.id);
     const hex = toHex(o.pubkey);
-    if (o.isSN && this.outgoingSN.get(hex) === o) this.outgoingSN.delete(hex);
+    if (o.isSN && this.sn.outgoing.get(hex) === o) this.sn.outgoing.delete(hex);
     o.close(linger);
   }
 
-  // ---- service nodes (the set; connections by key are in issue 5) ----------------------------------------------
+  // ---- service nodes --------------------------------------------------------------------------------------------
 
-  /** Replaces the set of active service nodes' pubkeys. Keys that are not 32 bytes are dropped with a warning. */
+  /** Replaces the set of active service nodes' pubkeys (works before start). Removed nodes' outgoing connections close. */
   setActiveSNs(pubkeys: Iterable<Uint8Array>): void {
-    const next = new Set<string>();
-    for (const pk of pubkeys) {
-      if (pk.length === 32) next.add(toHex(pk));
-      else this.logger.warn(`setActiveSNs: dropping a ${pk.length}-byte key`);
-    }
-    const removed = [...this.activeSNs].filter((k) => !next.has(k));
-    this.activeSNs.clear();
-    for (const k of next) this.activeSNs.add(k);
-    for (const k of removed) {
-      const o = this.outgoingSN.get(k);
-      if (o) this.closeOutgoing(o, this.closeLinger);
-    }
+    this.sn.setActive(pubkeys);
+  }
+
+  /** Adds and removes active service nodes; a key in both lists stays (the add wins). */
+  updateActiveSNs(added: Iterable<Uint8Array>, removed: Iterable<Uint8Array>): void {
+    this.sn.update(added, removed);
   }
 
   /** Whether a pubkey is in the active service-node set. */
   isActiveSN(pubkey: Uint8Array): boolean {
-    return pubkey.length === 32 && this.activeSNs.has(toHex(pubkey));
+    return pubkey.length === 32 && this.sn.isActive(toHex(pubkey));
+  }
+
+  /**
+   * Connects to a service node by public key (or reuses a connection to it) and returns its id, usable at once.
+   * The address comes from `hint` or `snLookup`; with neither, an error is logged (as C++ does).
+   */
+  connectSN(pubkey: Uint8Array, options: ConnectSNOptions = {}): ConnectionID {
+    this.requireStarted("connectSN");
+    const id = ConnectionID.sn(pubkey);
+    this.sn.connect(pubkey, options);
+    return id;
   }
 
   // ---- sending --------------------------------------------------------------------------------------------------
@@ -574,7 +591,7 @@ export class OxenMQ {
       else if (queueFull) this.scheduler.submitJob("batch", () => queueFull());
       else if (!onError) this.logger.warn(`Unable to send message to ${to}: ${err.message}`);
     };
-    if (to.isSN) return this.deliverToSN(to, frames, options, failed);
+    if (to.isSN) return this.sn.deliver(to, frames, options, failed);
     if (to.route.length) {
       const l = this.listenersById.get(to.id);
       if (!l) return failed(new OmqError("SEND_FAILED", `no listener for ${to}`));
@@ -582,32 +599,6 @@ export class OxenMQ {
     }
     const o = this.outgoing.get(to.id);
     if (!o) return failed(new OmqError("SEND_FAILED", `no connection for ${to}`));
-    o.outbox.push(frames, (err) => err && failed(err));
-  }
-
-  private deliverToSN(to: ConnectionID, frames: Frame[], options: SendOptions, failed: (err: OmqError) => void): void {
-    const hex = toHex(to.pubkey);
-    if (!options.outgoing) {
-      for (const l of this.listeners) {
-        const first = l.routesByKey.get(hex)?.values().next().value;
-        if (first !== undefined) return l.sendTo(Buffer.from(first, "latin1"), frames, failed);
-      }
-    }
-    if (options.incoming) return failed(new OmqError("SEND_FAILED", `no incoming connection from ${to}`));
-    let o = this.outgoingSN.get(hex);
-    if (!o) {
-      if (options.optional) return failed(new OmqError("SEND_FAILED", `no connection to ${to} (optional send)`));
-      const addr = options.hint || this.options.snLookup?.(to.pubkey) || "";
-      if (!addr) return failed(new OmqError("SEND_FAILED", `no address known for ${to}`));
-      try {
-        const parsed = new Address(addr, to.pubkey);
-        o = this.openDealer(this.nextConnId++, parsed.zmqAddress, to.pubkey, "none", true, DEFAULT_SEND_KEEP_ALIVE);
-      } catch (err) {
-        return failed(OmqError.fromZmq(err, "CONNECT_FAILED", `connect to ${to} failed`));
-      }
-    }
-    o.idleExpiry = Math.max(o.idleExpiry, options.keepAlive ?? 0);
-    o.lastActivity = Date.now();
     o.outbox.push(frames, (err) => err && failed(err));
   }
 
@@ -646,12 +637,12 @@ export class OxenMQ {
     let sn: boolean;
     let remote = "(unknown)";
     if (l.kind === "self") {
-      sn = this.activeSNs.has(this.ownHex);
+      sn = this.sn.isActive(this.ownHex);
       conn = sn ? ConnectionID.sn(this.keys.publicKey) : new ConnectionID(l.connId, this.keys.publicKey, route);
       auth = "admin";
     } else {
       const id = l.kind === "curve" ? l.identity(route) : undefined;
-      sn = id !== undefined && this.activeSNs.has(id.pubkeyHex);
+      sn = id !== undefined && this.sn.isActive(id.pubkeyHex);
       conn =
         id === undefined
           ? new ConnectionID(l.connId, undefined, route)

@@ -1,0 +1,153 @@
+import { Address } from "./address.js";
+import type { ConnectionID } from "./connection-id.js";
+import { toHex } from "./encoding.js";
+import { OmqError } from "./errors.js";
+import type { Listener } from "./listener.js";
+import type { Log } from "./log.js";
+import type { Outgoing } from "./outgoing.js";
+import type { SendOptions } from "./oxenmq.js";
+import type { Frame } from "./sockets.js";
+
+/** Idle expiry of a connection opened by `send`/`request` to a service node (reference §1.2). */
+export const DEFAULT_SEND_KEEP_ALIVE = 30_000;
+/** Idle expiry of a connection opened by `connectSN` (5 minutes as documented; the C++ unit bug is not copied). */
+export const DEFAULT_CONNECT_SN_KEEP_ALIVE = 5 * 60_000;
+
+export interface ConnectSNOptions {
+  /** Keep the connection at least this long (ms) after its last use. Default 5 minutes. */
+  readonly keepAlive?: number;
+  /** Address to use instead of `snLookup` (`tcp://host:port`, or any address form). */
+  readonly hint?: string;
+}
+
+export interface ServiceNodeHost {
+  readonly listeners: readonly Listener[];
+  readonly log: Log;
+  readonly closeLinger: number;
+  lookup(pubkey: Uint8Array): string | undefined;
+  /** Opens a CURVE DEALER to a service node (proving our key with the route proof). */
+  open(pubkey: Uint8Array, zmqAddress: string, idleExpiry: number): Outgoing;
+  close(o: Outgoing, linger: number): void;
+}
+
+/**
+ * Service-node mode (reference §1.5, §1.7, §1.11): the active service-node set, connections to nodes by public key
+ * (reusing an incoming or outgoing connection to that key, or opening one through the lookup), and idle expiry.
+ */
+export class ServiceNodes {
+  private readonly active = new Set<string>();
+  /** Outgoing connections to service nodes, by pubkey hex. */
+  readonly outgoing = new Map<string, Outgoing>();
+
+  constructor(private readonly host: ServiceNodeHost) {}
+
+  isActive(pubkeyHex: string): boolean {
+    return this.active.has(pubkeyHex);
+  }
+
+  /** Replaces the set. Keys that are not 32 bytes are dropped with a warning. */
+  setActive(pubkeys: Iterable<Uint8Array>): void {
+    const next = this.valid(pubkeys, "setActiveSNs");
+    const removed = [...this.active].filter((k) => !next.has(k));
+    const added = [...next].filter((k) => !this.active.has(k));
+    this.apply(added, removed);
+  }
+
+  /** Adds and removes keys; a key in both lists stays (the add wins). */
+  update(added: Iterable<Uint8Array>, removed: Iterable<Uint8Array>): void {
+    const add = this.valid(added, "updateActiveSNs");
+    const remove = [...this.valid(removed, "updateActiveSNs")].filter((k) => !add.has(k) && this.active.has(k));
+    this.apply(
+      [...add].filter((k) => !this.active.has(k)),
+      remove,
+    );
+  }
+
+  private valid(keys: Iterable<Uint8Array>, what: string): Set<string> {
+    const out = new Set<string>();
+    for (const pk of keys) {
+      if (pk.length === 32) out.add(toHex(pk));
+      else this.host.log.warn(`${what}: dropping a ${pk.length}-byte key`);
+    }
+    return out;
+  }
+
+  /** Removed nodes lose their outgoing connections; their incoming ones stay but are re-evaluated per message. */
+  private apply(added: string[], removed: string[]): void {
+    for (const k of added) this.active.add(k);
+    for (const k of removed) {
+      this.active.delete(k);
+      const o = this.outgoing.get(k);
+      if (o) this.host.close(o, this.host.closeLinger);
+    }
+    if (added.length || removed.length)
+      this.host.log.debug(`active service nodes: +${added.length} -${removed.length}`);
+  }
+
+  /**
+   * Makes sure a connection to `pubkey` exists: an existing incoming or outgoing one is reused (an outgoing one has
+   * its keep-alive extended), otherwise one is opened through `hint` or the lookup. No HI/HELLO: usable at once.
+   */
+  connect(pubkey: Uint8Array, options: ConnectSNOptions = {}): void {
+    const hex = toHex(pubkey);
+    const existing = this.outgoing.get(hex);
+    const keepAlive =
+      options.keepAlive !== undefined && options.keepAlive >= 0 ? options.keepAlive : DEFAULT_CONNECT_SN_KEEP_ALIVE;
+    if (existing) return this.touch(existing, keepAlive);
+    if (this.incomingRoute(hex)) return;
+    const r = this.openTo(pubkey, options.hint, keepAlive);
+    if (r instanceof OmqError) this.host.log.error(`connectSN: ${r.message}`);
+  }
+
+  /** Sends to a service node by key, following the `optional` / `incoming` / `outgoing` options of reference §1.7. */
+  deliver(to: ConnectionID, frames: Frame[], options: SendOptions, failed: (err: OmqError) => void): void {
+    const hex = toHex(to.pubkey);
+    if (!options.outgoing) {
+      const incoming = this.incomingRoute(hex);
+      if (incoming) return incoming.listener.sendTo(incoming.route, frames, failed);
+    }
+    if (options.incoming) return failed(new OmqError("SEND_FAILED", `no incoming connection from ${to}`));
+    let o = this.outgoing.get(hex);
+    if (!o) {
+      if (options.optional) return failed(new OmqError("SEND_FAILED", `no connection to ${to} (optional send)`));
+      const opened = this.openTo(to.pubkey, options.hint, DEFAULT_SEND_KEEP_ALIVE);
+      if (opened instanceof OmqError) return failed(opened);
+      o = opened;
+    }
+    this.touch(o, options.keepAlive ?? 0);
+    o.outbox.push(frames, (err) => err && failed(err));
+  }
+
+  /** Closes outgoing service-node connections unused for longer than their idle expiry. */
+  expireIdle(now = Date.now()): void {
+    for (const o of [...this.outgoing.values()]) {
+      if (now - o.lastActivity > o.idleExpiry) {
+        this.host.log.debug(`Closing idle connection to service node ${toHex(o.pubkey)}`);
+        this.host.close(o, this.host.closeLinger);
+      }
+    }
+  }
+
+  private touch(o: Outgoing, keepAlive: number): void {
+    o.idleExpiry = Math.max(o.idleExpiry, keepAlive);
+    o.lastActivity = Date.now();
+  }
+
+  private incomingRoute(hex: string): { listener: Listener; route: Buffer } | undefined {
+    for (const listener of this.host.listeners) {
+      const first = listener.routesByKey.get(hex)?.values().next().value;
+      if (first !== undefined) return { listener, route: Buffer.from(first, "latin1") };
+    }
+    return undefined;
+  }
+
+  private openTo(pubkey: Uint8Array, hint: string | undefined, keepAlive: number): Outgoing | OmqError {
+    const addr = hint || this.host.lookup(pubkey) || "";
+    if (!addr) return new OmqError("SEND_FAILED", `no address known for service node ${toHex(pubkey)}`);
+    try {
+      return this.host.open(pubkey, new Address(addr, pubkey).zmqAddress, keepAlive);
+    } catch (err) {
+      return OmqError.fromZmq(err, "CONNECT_FAILED", `connect to service node ${toHex(pubkey)} failed`);
+    }
+  }
+}
