@@ -62,6 +62,10 @@ export async function runVoteRound(n: number): Promise<VoteRound> {
     return { nodes: n, ok: done.reduce((s, d) => s + d.ok, 0), total: n * (n - 1), roundMs };
   } finally {
     for (const c of children) if (c.connected) c.send({ type: "exit" });
-    await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once("exit", r)))));
+    await Promise.all(
+      children.map((c) =>
+        c.exitCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once("exit", () => r())),
+      ),
+    );
   }
 }
