@@ -140,3 +140,23 @@ test("the multi-node example: 10 service nodes in separate processes, every vote
   expect(r.ok).toBe(r.total);
   expect(r.total).toBe(90);
 }, 120_000);
+
+test("removing a node from the active set closes our outgoing connection to it; `incoming` needs its connection", async () => {
+  const [a, b] = await network(2);
+  const attempt = (from: Node, to: Node, options: { optional?: boolean; incoming?: boolean }): Promise<string> =>
+    new Promise((resolve) => {
+      from.send(sn(to), "sn.note", ["attempt"], { ...options, queueFailure: (e) => resolve(e.code) });
+      void waitFor(() => to.notes.length > 0, "note", 2000).then(
+        () => resolve("delivered"),
+        () => resolve("lost"),
+      );
+    });
+  expect(await attempt(b!, a!, { incoming: true })).toBe("SEND_FAILED"); // a never connected to b
+  a!.connectSN(b!.publicKey);
+  a!.send(sn(b!), "sn.note", ["hello"]);
+  await waitFor(() => b!.notes.length === 1, "b got a's note");
+  b!.notes.length = 0;
+  expect(await attempt(b!, a!, { incoming: true })).toBe("delivered"); // now over a's connection to b
+  a!.updateActiveSNs([], [b!.publicKey]);
+  expect(await attempt(a!, b!, { optional: true })).toBe("SEND_FAILED");
+});
