@@ -7,47 +7,112 @@ import { OmqError } from "./errors.js";
  * truncates integers beyond 2^53 on decode and accepts non-canonical input; typed payloads need all three right.
  * The tests use `bencode` as an independent oracle for the wire format.
  */
-export type BtValue = number | bigint | Uint8Array | BtValue[] | BtDict;
+export type BtValue = number | bigint | Uint8Array | string | BtValue[] | BtDict | BtOrderedDict;
 export interface BtDict {
   [key: string]: BtValue;
 }
 
+/**
+ * A dict whose keys are already in bt order, as UTF-8 bytes (typed codecs precompute them once), so that encoding
+ * needs no sorting and no key conversion per message. Encoding only; `undefined` values are skipped.
+ */
+export class BtOrderedDict {
+  constructor(
+    readonly keys: readonly Uint8Array[],
+    readonly values: ReadonlyArray<BtValue | undefined>,
+  ) {}
+}
+
 const MAX_DEPTH = 64;
-const enc = new TextEncoder();
 
 const fail = (msg: string): OmqError => new OmqError("INVALID_ARGUMENT", `invalid bt-encoded data: ${msg}`);
 
+/** Encodes into a reused scratch buffer and copies the result out once (the per-message path allocates little). */
 export function btEncode(value: BtValue): Buffer {
-  const parts: Uint8Array[] = [];
-  encodeInto(value, parts, 0);
-  return Buffer.concat(parts);
+  const w = new Writer();
+  w.value(value, 0);
+  return w.result();
 }
 
-function encodeInto(v: BtValue, out: Uint8Array[], depth: number): void {
-  if (depth > MAX_DEPTH) throw new OmqError("INVALID_ARGUMENT", "bt value nested too deeply");
-  if (typeof v === "number") {
-    if (!Number.isSafeInteger(v)) throw new OmqError("INVALID_ARGUMENT", `bt integers must be safe integers, got ${v}`);
-    out.push(enc.encode(`i${v}e`));
-  } else if (typeof v === "bigint") {
-    out.push(enc.encode(`i${v}e`));
-  } else if (v instanceof Uint8Array) {
-    out.push(enc.encode(`${v.length}:`), v);
-  } else if (Array.isArray(v)) {
-    out.push(enc.encode("l"));
-    for (const x of v) encodeInto(x, out, depth + 1);
-    out.push(enc.encode("e"));
-  } else {
-    out.push(enc.encode("d"));
-    const keys = Object.keys(v)
-      .filter((k) => v[k] !== undefined)
-      .map((k) => [k, Buffer.from(k)] as const)
-      .sort((a, b) => Buffer.compare(a[1], b[1]));
-    for (const [k, kb] of keys) {
-      out.push(enc.encode(`${kb.length}:`), kb);
-      encodeInto(v[k]!, out, depth + 1);
-    }
-    out.push(enc.encode("e"));
+let scratch = Buffer.allocUnsafe(4096);
+
+class Writer {
+  private pos = 0;
+
+  result(): Buffer {
+    const out = Buffer.allocUnsafe(this.pos);
+    scratch.copy(out, 0, 0, this.pos);
+    return out;
   }
+
+  private reserve(n: number): void {
+    if (this.pos + n <= scratch.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(scratch.length * 2, this.pos + n));
+    scratch.copy(bigger, 0, 0, this.pos);
+    scratch = bigger;
+  }
+
+  private ascii(s: string): void {
+    this.reserve(s.length);
+    this.pos += scratch.write(s, this.pos, "latin1");
+  }
+
+  private bytes(b: Uint8Array): void {
+    this.ascii(`${b.length}:`);
+    this.reserve(b.length);
+    scratch.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  private string(s: string): void {
+    const n = Buffer.byteLength(s);
+    this.ascii(`${n}:`);
+    this.reserve(n);
+    this.pos += scratch.write(s, this.pos, "utf8");
+  }
+
+  value(v: BtValue, depth: number): void {
+    if (depth > MAX_DEPTH) throw new OmqError("INVALID_ARGUMENT", "bt value nested too deeply");
+    if (typeof v === "number") {
+      if (!Number.isSafeInteger(v))
+        throw new OmqError("INVALID_ARGUMENT", `bt integers must be safe integers, got ${v}`);
+      this.ascii(`i${v}e`);
+    } else if (typeof v === "bigint") {
+      this.ascii(`i${v}e`);
+    } else if (typeof v === "string") {
+      this.string(v);
+    } else if (v instanceof Uint8Array) {
+      this.bytes(v);
+    } else if (v instanceof BtOrderedDict) {
+      this.ascii("d");
+      for (let i = 0; i < v.keys.length; i++) {
+        const x = v.values[i];
+        if (x === undefined) continue;
+        this.bytes(v.keys[i]!);
+        this.value(x, depth + 1);
+      }
+      this.ascii("e");
+    } else if (Array.isArray(v)) {
+      this.ascii("l");
+      for (const x of v) this.value(x, depth + 1);
+      this.ascii("e");
+    } else {
+      this.ascii("d");
+      for (const [key, kb] of sortedKeys(v)) {
+        this.bytes(kb);
+        this.value(v[key]!, depth + 1);
+      }
+      this.ascii("e");
+    }
+  }
+}
+
+/** Dict keys in bytewise order of their UTF-8 form (plain string order is the same for keys below U+D800). */
+function sortedKeys(d: BtDict): Array<[string, Buffer]> {
+  const keys = Object.keys(d).filter((k) => d[k] !== undefined);
+  const pairs = keys.map((k): [string, Buffer] => [k, Buffer.from(k)]);
+  if (keys.some((k) => /[\ud800-\uffff]/.test(k))) return pairs.sort((a, b) => Buffer.compare(a[1], b[1]));
+  return pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
 /** Strict decode: canonical integers, sorted unique dict keys, no trailing data. Integers beyond 2^53 become bigint. */
@@ -66,11 +131,21 @@ function decodeAt(buf: Buffer, s: { pos: number }, depth: number): BtValue {
   if (c === 0x69 /* i */) {
     const end = buf.indexOf(0x65, s.pos + 1);
     if (end < 0) throw fail("unterminated integer");
-    const text = buf.toString("latin1", s.pos + 1, end);
-    if (!/^(0|-?[1-9][0-9]*)$/.test(text)) throw fail(`bad integer '${text}'`);
+    const start = s.pos + 1;
+    const neg = buf[start] === 0x2d;
+    const first = neg ? start + 1 : start;
+    // Canonical: digits only, no leading zero (except "0" itself), no "-0".
+    let ok = first < end && (buf[first] !== 0x30 || (end === first + 1 && !neg));
+    let n = 0;
+    for (let i = first; ok && i < end; i++) {
+      const d = buf[i]! - 0x30;
+      if (d < 0 || d > 9) ok = false;
+      else n = n * 10 + d;
+    }
+    if (!ok) throw fail(`bad integer '${buf.toString("latin1", start, end)}'`);
     s.pos = end + 1;
-    const n = Number(text);
-    return Number.isSafeInteger(n) ? n : BigInt(text);
+    if (Number.isSafeInteger(n)) return neg ? -n : n;
+    return BigInt(buf.toString("latin1", start, end));
   }
   if (c === 0x6c /* l */) {
     s.pos++;
@@ -98,11 +173,18 @@ function decodeAt(buf: Buffer, s: { pos: number }, depth: number): BtValue {
 }
 
 function decodeString(buf: Buffer, s: { pos: number }): Buffer {
-  const colon = buf.indexOf(0x3a, s.pos);
-  if (colon < 0 || colon - s.pos > 10) throw fail("bad string length");
-  const text = buf.toString("latin1", s.pos, colon);
-  if (!/^(0|[1-9][0-9]*)$/.test(text)) throw fail(`bad string length '${text}'`);
-  const len = Number(text);
+  let len = 0;
+  let i = s.pos;
+  for (; i < buf.length && i - s.pos <= 10; i++) {
+    const d = buf[i]! - 0x30;
+    if (d < 0 || d > 9) break;
+    len = len * 10 + d;
+  }
+  if (buf[i] !== 0x3a || i === s.pos || (buf[s.pos] === 0x30 && i > s.pos + 1))
+    throw fail(
+      i === s.pos || buf[i] !== 0x3a ? "bad string length" : `bad string length '${buf.toString("latin1", s.pos, i)}'`,
+    );
+  const colon = i;
   const start = colon + 1;
   if (start + len > buf.length) throw fail("string runs past the end");
   s.pos = start + len;

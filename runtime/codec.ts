@@ -1,4 +1,5 @@
-import type { BtDict, BtValue } from "./bt.js";
+import { BtOrderedDict, type BtValue } from "./bt.js";
+import { isUtf8 } from "node:buffer";
 import { OmqError } from "./errors.js";
 
 /**
@@ -25,21 +26,16 @@ export function invalid(path: string, expected: string, got: unknown): OmqError 
   return new OmqError("INVALID_ARGUMENT", `${path}: expected ${expected}, got ${kind(got)}`);
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
 export const string: Codec<string> = {
   name: "string",
   toBt: (v, p) => {
     if (typeof v !== "string") throw invalid(p, "string", v);
-    return Buffer.from(v);
+    return v; // the bt writer encodes it as UTF-8 in place
   },
   fromBt: (v, p) => {
     if (!(v instanceof Uint8Array)) throw invalid(p, "string", v);
-    try {
-      return utf8.decode(v);
-    } catch {
-      throw new OmqError("INVALID_ARGUMENT", `${p}: expected a UTF-8 string, got invalid UTF-8 bytes`);
-    }
+    if (!isUtf8(v)) throw new OmqError("INVALID_ARGUMENT", `${p}: expected a UTF-8 string, got invalid UTF-8 bytes`);
+    return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("utf8");
   },
   toJson: (v, p) => {
     if (typeof v !== "string") throw invalid(p, "string", v);
@@ -172,6 +168,11 @@ export const optional = <T>(codec: Codec<T>): Field => ({ codec: codec, optional
 /** A record with named fields; unknown fields in input are ignored (forward compatibility), missing required ones fail. */
 export function object<T>(name: string, fields: Record<string, Field>): Codec<T> {
   const entries = Object.entries(fields);
+  // bt order of the keys, computed once: encoding then needs no sorting or key conversion per message.
+  const ordered = entries
+    .map(([k, f]) => ({ key: k, bytes: Buffer.from(k), field: f }))
+    .sort((a, b) => Buffer.compare(a.bytes, b.bytes));
+  const orderedKeys = ordered.map((o) => o.bytes);
   const isRecord = (v: unknown): v is Record<string, unknown> =>
     typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
   const convert = (v: unknown, p: string, dir: "toBt" | "fromBt" | "toJson" | "fromJson"): Record<string, unknown> => {
@@ -188,9 +189,23 @@ export function object<T>(name: string, fields: Record<string, Field>): Codec<T>
     }
     return out;
   };
+  const toBt = (v: unknown, p: string): BtValue => {
+    if (!isRecord(v)) throw invalid(p, name, v);
+    const values = new Array<BtValue | undefined>(ordered.length);
+    for (let i = 0; i < ordered.length; i++) {
+      const { key, field: f } = ordered[i]!;
+      const x = v[key];
+      if (x === undefined) {
+        if (!f.optional) throw new OmqError("INVALID_ARGUMENT", `${p}: missing required field '${key}'`);
+        continue;
+      }
+      values[i] = f.codec.toBt(x, `${p}.${key}`);
+    }
+    return new BtOrderedDict(orderedKeys, values);
+  };
   return {
     name,
-    toBt: (v, p) => convert(v, p, "toBt") as BtDict,
+    toBt,
     fromBt: (v, p) => convert(v, p, "fromBt") as T,
     toJson: (v, p) => convert(v, p, "toJson"),
     fromJson: (v, p) => convert(v, p, "fromJson") as T,

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { OmqError } from "./errors.js";
 import type { Work } from "./scheduler.js";
 
@@ -37,17 +36,25 @@ export function isRunInProxy(x: unknown): x is RunInProxy {
 /** The name of the pool executor, as reported by `currentExecutor()`. */
 export const POOL = "pool";
 
-const current = new AsyncLocalStorage<string>();
+let current: string | undefined;
 
 /**
  * Which executor runs the calling code: "pool" (a scheduler slot), a tagged executor's name, "_proxy" (inline), or
- * undefined outside any scheduled work. Follows the work across awaits.
+ * undefined outside any scheduled work. Valid in the synchronous part of a job (before its first await): tracking it
+ * across awaits would need AsyncLocalStorage, whose promise hooks slow down every promise in the process (measured in
+ * bench/requests), so we do not.
  */
 export function currentExecutor(): string | undefined {
-  return current.getStore();
+  return current;
 }
 
 /** @internal runs `work` as code of executor `name`. */
 export function runOn(name: string, work: Work): unknown {
-  return current.run(name, work);
+  const previous = current;
+  current = name;
+  try {
+    return work();
+  } finally {
+    current = previous;
+  }
 }

