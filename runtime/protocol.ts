@@ -134,7 +134,11 @@ function onCommand(host: ProtocolHost, peer: Peer, cmd: string, cmdFrame: Buffer
   const access = { auth: peer.auth, remoteSN: peer.sn, localSN: host.serviceNode };
   const msg = new Message(host.omq, peer.conn, cmd, data, access, peer.remote, replyTag);
   if (peer.outgoing) peer.outgoing.lastActivity = Date.now();
-  host.scheduler.submitCommand(cat, () => def.handler(msg), `command '${cmd}' from ${peer.conn}`);
+  host.scheduler.submitCommand(
+    cat,
+    () => def.handler(msg),
+    () => `command '${cmd}' from ${peer.conn}`,
+  );
 }
 
 function printable(s: string): string {

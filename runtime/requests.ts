@@ -24,8 +24,6 @@ export class PendingRequests {
   constructor(private readonly deliverTimeout: (reject: () => void) => void = (r) => r()) {}
 
   private readonly byTag = new Map<string, Pending>();
-  /** connKey + command → tags, so that `[UNKNOWNCOMMAND][cmd]` can fail the one request it answers. */
-  private readonly byCommand = new Map<string, Set<string>>();
 
   get size(): number {
     return this.byTag.size;
@@ -54,10 +52,6 @@ export class PendingRequests {
     const key = tag.toString("latin1");
     const entry: Pending = { resolve, reject, command, connKey, timer: undefined, cleanup: undefined };
     this.byTag.set(key, entry);
-    const cmdKey = `${connKey}\0${command}`;
-    let set = this.byCommand.get(cmdKey);
-    if (!set) this.byCommand.set(cmdKey, (set = new Set()));
-    set.add(key);
     entry.timer = setTimeout(
       () => this.fail(key, new OmqError("TIMEOUT", `request '${command}' timed out after ${timeoutMs} ms`)),
       timeoutMs,
@@ -83,10 +77,18 @@ export class PendingRequests {
     return true;
   }
 
-  /** The tag of the only pending request for `command` on a connection, if there is exactly one. */
+  /**
+   * The tag of the only pending request for `command` on a connection, if there is exactly one. A scan: it only runs
+   * when an error reply arrives, and keeping an index would cost every request.
+   */
   soleTagFor(connKey: string, command: string): string | undefined {
-    const set = this.byCommand.get(`${connKey}\0${command}`);
-    return set?.size === 1 ? set.values().next().value : undefined;
+    let found: string | undefined;
+    for (const [key, e] of this.byTag) {
+      if (e.connKey !== connKey || e.command !== command) continue;
+      if (found !== undefined) return undefined;
+      found = key;
+    }
+    return found;
   }
 
   failAll(err: OmqError): void {
@@ -99,10 +101,6 @@ export class PendingRequests {
     this.byTag.delete(key);
     clearTimeout(entry.timer);
     entry.cleanup?.();
-    const cmdKey = `${entry.connKey}\0${entry.command}`;
-    const set = this.byCommand.get(cmdKey);
-    set?.delete(key);
-    if (set?.size === 0) this.byCommand.delete(cmdKey);
     return entry;
   }
 }

@@ -19,10 +19,14 @@ export interface SchedulerOptions {
   readonly replyThreads?: number;
 }
 
+/** A label for logs, built only when a log line needs it (never on the per-message path). */
+export type Label = string | (() => string);
+const label = (l: Label): string => (typeof l === "function" ? l() : l);
+
 interface QueuedCommand {
   readonly cat: Category;
   readonly work: Work;
-  readonly what: string;
+  readonly what: Label;
 }
 
 function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
@@ -80,7 +84,7 @@ export class Scheduler {
   }
 
   /** Admits a command (or injected task) of `cat`: run now, queue, or drop (reference §3.2 rule 1). */
-  submitCommand(cat: Category, work: Work, what: string): "started" | "queued" | "dropped" {
+  submitCommand(cat: Category, work: Work, what: Label): "started" | "queued" | "dropped" {
     if (this.stopped) return "dropped";
     if (cat.active < cat.reservedThreads || this.active < this.general) {
       this.runCommand(cat, work, what);
@@ -91,7 +95,9 @@ export class Scheduler {
       this.pending.push({ cat, work, what });
       return "queued";
     }
-    this.log.warn(`No space to queue ${what}: category '${cat.name}' queue is full (${cat.maxQueue}); dropping it`);
+    this.log.warn(
+      () => `No space to queue ${label(what)}: category '${cat.name}' queue is full (${cat.maxQueue}); dropping it`,
+    );
     return "dropped";
   }
 
@@ -174,11 +180,11 @@ export class Scheduler {
     }
   }
 
-  private runCommand(cat: Category, work: Work, what: string): void {
+  private runCommand(cat: Category, work: Work, what: Label): void {
     cat.active++;
     this.run(work, (err) => {
       cat.active--;
-      if (err !== undefined) this.log.warn(`${what} raised an exception: ${describe(err)}`);
+      if (err !== undefined) this.log.warn(() => `${label(what)} raised an exception: ${describe(err)}`);
     });
   }
 

@@ -125,24 +125,34 @@ export class Outbox {
       done?.(new OmqError("CLOSED", `${this.what} is closed`));
       return;
     }
-    this.queue.push({ frames, done });
-    if (!this.busy) void this.pump();
+    if (this.busy) this.queue.push({ frames, done });
+    else this.sendNow({ frames, done });
   }
 
-  private async pump(): Promise<void> {
+  /** Sends one item; when it settled, the next queued one (a plain promise chain: no async frame per message). */
+  private sendNow(item: OutItem): void {
     this.busy = true;
-    while (this.queue.length) {
-      const item = this.queue.shift()!;
-      try {
-        await this.socket.send(item.frames);
-        item.done?.();
-      } catch (err) {
+    let sent: Promise<void>;
+    try {
+      sent = this.socket.send(item.frames);
+    } catch (err) {
+      sent = Promise.reject(err);
+    }
+    sent.then(
+      () => this.settled(item, undefined),
+      (err: unknown) => {
         const e = OmqError.fromZmq(err, "SEND_FAILED", `send on ${this.what} failed`);
         this.log.debug(e.message);
-        item.done?.(e);
-      }
-    }
-    this.busy = false;
+        this.settled(item, e);
+      },
+    );
+  }
+
+  private settled(item: OutItem, err: OmqError | undefined): void {
+    item.done?.(err);
+    const next = this.queue.shift();
+    if (next) this.sendNow(next);
+    else this.busy = false;
   }
 }
 
