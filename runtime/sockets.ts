@@ -136,7 +136,7 @@ export class Outbox {
     try {
       sent = this.socket.send(item.frames);
     } catch (err) {
-      sent = Promise.reject(err);
+      sent = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     sent.then(
       () => this.settled(item, undefined),
