@@ -57,8 +57,19 @@ class Writer {
     this.pos += scratch.write(s, this.pos, "latin1");
   }
 
+  /** A non-negative integer in decimal, then `suffix` (a length prefix "N:" without building a string). */
+  private uint(n: number, suffix: number): void {
+    this.reserve(17);
+    if (n < 10) scratch[this.pos++] = 0x30 + n;
+    else if (n < 100) {
+      scratch[this.pos++] = 0x30 + Math.floor(n / 10);
+      scratch[this.pos++] = 0x30 + (n % 10);
+    } else this.pos += scratch.write(String(n), this.pos, "latin1");
+    scratch[this.pos++] = suffix;
+  }
+
   private bytes(b: Uint8Array): void {
-    this.ascii(`${b.length}:`);
+    this.uint(b.length, 0x3a);
     this.reserve(b.length);
     scratch.set(b, this.pos);
     this.pos += b.length;
@@ -66,7 +77,7 @@ class Writer {
 
   private string(s: string): void {
     const n = Buffer.byteLength(s);
-    this.ascii(`${n}:`);
+    this.uint(n, 0x3a);
     this.reserve(n);
     this.pos += scratch.write(s, this.pos, "utf8");
   }
@@ -117,21 +128,66 @@ function sortedKeys(d: BtDict): Array<[string, Buffer]> {
 
 /** Strict decode: canonical integers, sorted unique dict keys, no trailing data. Integers beyond 2^53 become bigint. */
 export function btDecode(data: Uint8Array): BtValue {
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const state = { pos: 0 };
-  const v = decodeAt(buf, state, 0);
-  if (state.pos !== buf.length) throw fail(`${buf.length - state.pos} trailing bytes`);
+  const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const d = new Decoder(buf);
+  const v = d.value(0);
+  if (d.pos !== buf.length) throw fail(`${buf.length - d.pos} trailing bytes`);
   return v;
 }
 
-function decodeAt(buf: Buffer, s: { pos: number }, depth: number): BtValue {
-  if (depth > MAX_DEPTH) throw fail("nested too deeply");
-  const c = buf[s.pos];
-  if (c === undefined) throw fail("unexpected end");
-  if (c === 0x69 /* i */) {
-    const end = buf.indexOf(0x65, s.pos + 1);
+class Decoder {
+  pos = 0;
+  constructor(private readonly buf: Buffer) {}
+
+  value(depth: number): BtValue {
+    if (depth > MAX_DEPTH) throw fail("nested too deeply");
+    const buf = this.buf;
+    const c = buf[this.pos];
+    if (c === undefined) throw fail("unexpected end");
+    if (c === 0x69 /* i */) return this.integer();
+    if (c === 0x6c /* l */) {
+      this.pos++;
+      const list: BtValue[] = [];
+      while (buf[this.pos] !== 0x65) {
+        if (buf[this.pos] === undefined) throw fail("unterminated list");
+        list.push(this.value(depth + 1));
+      }
+      this.pos++;
+      return list;
+    }
+    if (c === 0x64 /* d */) {
+      this.pos++;
+      const dict: BtDict = Object.create(null) as BtDict;
+      let prevStart = -1;
+      let prevEnd = -1;
+      while (buf[this.pos] !== 0x65) {
+        if (buf[this.pos] === undefined) throw fail("unterminated dict");
+        const end = this.length();
+        const start = this.pos;
+        this.pos = end;
+        if (prevStart >= 0 && buf.compare(buf, prevStart, prevEnd, start, end) <= 0)
+          throw fail("dict keys not sorted or duplicated");
+        prevStart = start;
+        prevEnd = end;
+        dict[buf.toString("utf8", start, end)] = this.value(depth + 1);
+      }
+      this.pos++;
+      return dict;
+    }
+    if (c >= 0x30 && c <= 0x39) {
+      const end = this.length();
+      const start = this.pos;
+      this.pos = end;
+      return buf.subarray(start, end);
+    }
+    throw fail(`unexpected byte 0x${c.toString(16)} at ${this.pos}`);
+  }
+
+  private integer(): number | bigint {
+    const buf = this.buf;
+    const end = buf.indexOf(0x65, this.pos + 1);
     if (end < 0) throw fail("unterminated integer");
-    const start = s.pos + 1;
+    const start = this.pos + 1;
     const neg = buf[start] === 0x2d;
     const first = neg ? start + 1 : start;
     // Canonical: digits only, no leading zero (except "0" itself), no "-0".
@@ -143,50 +199,27 @@ function decodeAt(buf: Buffer, s: { pos: number }, depth: number): BtValue {
       else n = n * 10 + d;
     }
     if (!ok) throw fail(`bad integer '${buf.toString("latin1", start, end)}'`);
-    s.pos = end + 1;
+    this.pos = end + 1;
     if (Number.isSafeInteger(n)) return neg ? -n : n;
     return BigInt(buf.toString("latin1", start, end));
   }
-  if (c === 0x6c /* l */) {
-    s.pos++;
-    const list: BtValue[] = [];
-    while (buf[s.pos] !== 0x65) list.push(decodeAt(buf, s, depth + 1));
-    s.pos++;
-    return list;
-  }
-  if (c === 0x64 /* d */) {
-    s.pos++;
-    const dict: BtDict = Object.create(null) as BtDict;
-    let prev: Buffer | undefined;
-    while (buf[s.pos] !== 0x65) {
-      if (buf[s.pos] === undefined) throw fail("unterminated dict");
-      const key = decodeString(buf, s);
-      if (prev && Buffer.compare(prev, key) >= 0) throw fail("dict keys not sorted or duplicated");
-      prev = key;
-      dict[key.toString("utf8")] = decodeAt(buf, s, depth + 1);
-    }
-    s.pos++;
-    return dict;
-  }
-  if (c >= 0x30 && c <= 0x39) return decodeString(buf, s);
-  throw fail(`unexpected byte 0x${c.toString(16)} at ${s.pos}`);
-}
 
-function decodeString(buf: Buffer, s: { pos: number }): Buffer {
-  let len = 0;
-  let i = s.pos;
-  for (; i < buf.length && i - s.pos <= 10; i++) {
-    const d = buf[i]! - 0x30;
-    if (d < 0 || d > 9) break;
-    len = len * 10 + d;
+  /** Reads a string's "N:" prefix; leaves pos at the first byte of the string and returns where it ends. */
+  private length(): number {
+    const buf = this.buf;
+    const from = this.pos;
+    let len = 0;
+    let i = from;
+    for (; i < buf.length && i - from <= 10; i++) {
+      const d = buf[i]! - 0x30;
+      if (d < 0 || d > 9) break;
+      len = len * 10 + d;
+    }
+    if (i === from || buf[i] !== 0x3a) throw fail("bad string length");
+    if (buf[from] === 0x30 && i > from + 1) throw fail(`bad string length '${buf.toString("latin1", from, i)}'`);
+    const start = i + 1;
+    if (start + len > buf.length) throw fail("string runs past the end");
+    this.pos = start;
+    return start + len;
   }
-  if (buf[i] !== 0x3a || i === s.pos || (buf[s.pos] === 0x30 && i > s.pos + 1))
-    throw fail(
-      i === s.pos || buf[i] !== 0x3a ? "bad string length" : `bad string length '${buf.toString("latin1", s.pos, i)}'`,
-    );
-  const colon = i;
-  const start = colon + 1;
-  if (start + len > buf.length) throw fail("string runs past the end");
-  s.pos = start + len;
-  return buf.subarray(start, start + len);
 }
