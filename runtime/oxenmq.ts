@@ -1,20 +1,29 @@
-import { Context, type Dealer, type Router } from "zeromq";
+import { Context } from "zeromq";
 import { Address } from "./address.js";
-import { type AccessSpec, type AuthLevel } from "./auth.js";
+import type { AccessSpec } from "./auth.js";
 import { CommandRegistry, type CategoryOptions, type CommandHandler } from "./commands.js";
 import { ConnectionID } from "./connection-id.js";
 import { toHex, toZ85 } from "./encoding.js";
 import { OmqError } from "./errors.js";
 import { generateKeyPair, sodiumReady, validateKeyPair, type KeyPair } from "./keys.js";
 import { Listener, type ListenOptions } from "./listener.js";
-import { Log, type LogLevel, type Logger } from "./log.js";
-import { Outgoing } from "./outgoing.js";
-import { makeProofRoute, randomRoute } from "./proof.js";
-import { handleMessage, type Peer, type ProtocolHost } from "./protocol.js";
+import { Log, type LogLevel } from "./log.js";
+import type { ProtocolHost } from "./protocol.js";
 import { PendingRequests } from "./requests.js";
-import { Scheduler, type SchedulerOptions, type Work } from "./scheduler.js";
-import { constantFrame, DEFAULT_TUNABLES, makeDealer, makeRouter, type Frame, type SocketTunables } from "./sockets.js";
+import { Scheduler, type Work } from "./scheduler.js";
+import { constantFrame, DEFAULT_TUNABLES, makeRouter, type Frame, type SocketTunables } from "./sockets.js";
 import { ZapHandler } from "./zap.js";
+import {
+  DEFAULT_REQUEST_TIMEOUT,
+  INPROC_CONNECT_TIMEOUT,
+  REMOTE_CONNECT_TIMEOUT,
+  type ConnectOptions,
+  type OxenMQOptions,
+  type RequestOptions,
+  type SendOptions,
+} from "./options.js";
+import { Ingress } from "./ingress.js";
+import { Connections } from "./connections.js";
 import { ServiceNodes, type ConnectSNOptions } from "./service-nodes.js";
 import type { Batch } from "./batch.js";
 import { isRunInProxy, TaggedExecutor } from "./executor.js";
@@ -22,59 +31,9 @@ import { dispatchJob, runBatch } from "./jobs.js";
 import { Timers, type TimerID, type TimerOptions } from "./timers.js";
 import { WorkerPool, type WorkerJobSpec } from "./worker-pool.js";
 
-export interface OxenMQOptions extends Partial<SocketTunables>, SchedulerOptions {
-  /** x25519 key pair; both or neither (then one is generated). */
-  readonly publicKey?: Uint8Array;
-  readonly secretKey?: Uint8Array;
-  /** Service-node mode: enables `localSN` categories. Requires a key pair. */
-  readonly serviceNode?: boolean;
-  /** Resolves a service node's pubkey to a `tcp://` address; undefined or "" when unknown. */
-  readonly snLookup?: (pubkey: Uint8Array) => string | undefined;
-  readonly logger?: Logger;
-  readonly logLevel?: LogLevel;
-  /** Context socket limit; 0 leaves zmq's default. Default 10000. */
-  readonly maxSockets?: number;
-  /** Linger (ms) when closing idle or removed connections and at shutdown. Default 5000. */
-  readonly closeLinger?: number;
-  /** How often (ms) idle service-node connections are expired. Default 250. */
-  readonly connCheckInterval?: number;
-  /** Threads of the worker_threads pool for CPU-bound jobs (started on first use). Default: generalThreads. */
-  readonly workerThreads?: number;
-}
+export type { OxenMQOptions, SendOptions, RequestOptions, ConnectOptions } from "./options.js";
+export { DEFAULT_REQUEST_TIMEOUT, REMOTE_CONNECT_TIMEOUT, INPROC_CONNECT_TIMEOUT } from "./options.js";
 
-export interface SendOptions {
-  /** Service nodes: only send over an existing connection, never open one. */
-  readonly optional?: boolean;
-  /** Service nodes: only send over an existing incoming connection. */
-  readonly incoming?: boolean;
-  /** Service nodes: skip incoming connections. */
-  readonly outgoing?: boolean;
-  /** Service nodes: address to use instead of `snLookup` if a connection must be opened. */
-  readonly hint?: string;
-  /** Service nodes: keep the outgoing connection at least this long (ms) after use. */
-  readonly keepAlive?: number;
-  /** Called (as a job) when the message could not be sent, with the reason. */
-  readonly queueFailure?: (err: OmqError) => void;
-  /** Called (as a job) when the message could not be sent and there is no `queueFailure`. */
-  readonly queueFull?: () => void;
-}
-
-export interface RequestOptions extends SendOptions {
-  /** Milliseconds until the request fails with TIMEOUT. Default 15000. */
-  readonly timeout?: number;
-  readonly signal?: AbortSignal;
-}
-
-export interface ConnectOptions {
-  /** Auth level of commands the remote sends us over this connection. Default "none". */
-  readonly authLevel?: AuthLevel;
-  /** Milliseconds to wait for HELLO. Default 10000 (50 for inproc). */
-  readonly timeout?: number;
-}
-
-export const DEFAULT_REQUEST_TIMEOUT = 15_000;
-export const REMOTE_CONNECT_TIMEOUT = 10_000;
-export const INPROC_CONNECT_TIMEOUT = 50;
 const SELF_ADDRESS = "inproc://sn-self";
 
 type State = "new" | "starting" | "running" | "closing" | "closed";
@@ -111,11 +70,10 @@ export class OxenMQ {
   private readonly zap: ZapHandler;
   private readonly listeners: Listener[] = [];
   private readonly listenersById = new Map<number, Listener>();
-  private readonly outgoing = new Map<number, Outgoing>();
+  private readonly connections: Connections;
   private readonly sn: ServiceNodes;
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly pendingBinds: PendingBind[] = [];
-  private readonly pendingConnects = new Set<(err: OmqError) => void>();
   private readonly protocol: ProtocolHost;
   private readonly z85: { publicKey: string; secretKey: string };
   private readonly closeLinger: number;
@@ -123,7 +81,7 @@ export class OxenMQ {
   private state: State = "new";
   private nextConnId = 1;
   private selfListener: Listener | undefined;
-  private readonly loops: Promise<void>[] = [];
+  private readonly ingress: Ingress;
   private readonly tagged: TaggedExecutor[] = [];
   private readonly timers: Timers;
   private pool: WorkerPool | undefined;
@@ -175,16 +133,38 @@ export class OxenMQ {
       requests: this.requests,
       log: this.logger,
       serviceNode: options.serviceNode ?? false,
-      closeOutgoing: (o, linger) => this.closeOutgoing(o, linger),
+      closeOutgoing: (o, linger) => this.connections.close(o, linger),
     };
     this.nextConnId = 2; // id 1 is the built-in inproc listener, as in C++
+    this.ingress = new Ingress({
+      protocol: this.protocol,
+      zap: this.zap,
+      keys,
+      ownHex: this.ownHex,
+      log: this.logger,
+      isActiveSN: (hex) => this.sn.isActive(hex),
+      running: () => this.state === "running",
+    });
+    this.connections = new Connections({
+      context: this.context,
+      tunables: this.tunables,
+      keys,
+      z85: this.z85,
+      log: this.logger,
+      scheduler: this.scheduler,
+      closeLinger: this.closeLinger,
+      nextId: () => this.nextConnId++,
+      receive: (socket, o) => this.ingress.run(socket, (frames) => this.ingress.fromOutgoing(o, frames)),
+    });
     this.sn = new ServiceNodes({
+      outgoing: this.connections.byKey,
       listeners: this.listeners,
       log: this.logger,
       closeLinger: this.closeLinger,
       lookup: (pk) => options.snLookup?.(pk),
-      open: (pk, address, idleExpiry) => this.openDealer(this.nextConnId++, address, pk, "none", true, idleExpiry),
-      close: (o, linger) => this.closeOutgoing(o, linger),
+      open: (pk, address, idleExpiry) =>
+        this.connections.open(this.nextConnId++, address, pk, "none", true, idleExpiry),
+      close: (o, linger) => this.connections.close(o, linger),
     });
     this.timers = new Timers((executor, work) => dispatchJob(this.scheduler, executor, work), this.logger);
   }
@@ -281,7 +261,7 @@ export class OxenMQ {
     }
     l.endpoint = l.socket.lastEndpoint ?? l.bindAddress;
     this.listenersById.set(l.connId, l);
-    this.runLoop(l.socket, (frames) => this.onListenerMessage(l, frames));
+    this.ingress.run(l.socket, (frames) => this.ingress.fromListener(l, frames));
     this.logger.info(`Listening on ${l.endpoint} (${l.kind})`);
     return l.endpoint;
   }
@@ -298,7 +278,7 @@ export class OxenMQ {
     this.selfListener = new Listener(1, "self", SELF_ADDRESS, { level: "admin" }, selfSocket, this.logger);
     await selfSocket.bind(SELF_ADDRESS);
     this.listenersById.set(1, this.selfListener);
-    this.runLoop(selfSocket, (frames) => this.onListenerMessage(this.selfListener!, frames));
+    this.ingress.run(selfSocket, (frames) => this.ingress.fromListener(this.selfListener!, frames));
 
     let failure: OmqError | undefined;
     for (const pb of this.pendingBinds.splice(0)) {
@@ -335,7 +315,7 @@ export class OxenMQ {
     this.scheduler.stop();
     const closed = new OmqError("CLOSED", "the OxenMQ instance was closed");
     this.requests.failAll(closed);
-    for (const fail of [...this.pendingConnects]) fail(closed);
+    this.connections.failPending(closed);
     for (const pb of this.pendingBinds.splice(0)) pb.reject(closed);
     if (wasStarted) {
       const timeout = options.timeout ?? 5_000;
@@ -343,12 +323,12 @@ export class OxenMQ {
       await Promise.race([this.scheduler.idle(), new Promise<void>((r) => (timer = setTimeout(r, timeout)))]);
       clearTimeout(timer);
     }
-    for (const o of [...this.outgoing.values()]) this.closeOutgoing(o, this.closeLinger);
+    this.connections.closeAll(this.closeLinger);
     for (const l of this.listeners) l.close(this.closeLinger);
     this.selfListener?.close(0);
     await this.zap.close();
     await this.pool?.close();
-    await Promise.allSettled(this.loops);
+    await Promise.allSettled(this.ingress.loops);
     this.state = "closed";
   }
 
@@ -361,107 +341,35 @@ export class OxenMQ {
   async connectRemote(address: string | Address, options: ConnectOptions = {}): Promise<ConnectionID> {
     this.requireStarted("connectRemote");
     const addr = typeof address === "string" ? new Address(address) : address;
-    return this.connectWithHello(
+    const key = addr.isCurve ? addr.pubkey : undefined;
+    return this.connections.connectWithHello(
       addr.zmqAddress,
-      addr.isCurve ? addr.pubkey : undefined,
-      options,
-      REMOTE_CONNECT_TIMEOUT,
+      key,
+      options.authLevel ?? "none",
+      options.timeout ?? REMOTE_CONNECT_TIMEOUT,
     );
   }
 
   /** Connects to this instance itself over inproc; commands arriving this way are treated as admin. */
   async connectInproc(options: ConnectOptions = {}): Promise<ConnectionID> {
     this.requireStarted("connectInproc");
-    return this.connectWithHello(SELF_ADDRESS, undefined, { authLevel: "admin", ...options }, INPROC_CONNECT_TIMEOUT);
-  }
-
-  private connectWithHello(
-    zmqAddress: string,
-    serverKey: Uint8Array | undefined,
-    options: ConnectOptions,
-    defaultTimeout: number,
-  ): Promise<ConnectionID> {
-    const id = this.nextConnId++;
-    let o: Outgoing;
-    try {
-      o = this.openDealer(id, zmqAddress, serverKey, options.authLevel ?? "none", false, Infinity);
-    } catch (err) {
-      return Promise.reject(OmqError.fromZmq(err, "CONNECT_FAILED", "connect failed"));
-    }
-    const timeout = options.timeout ?? defaultTimeout;
-    return new Promise<ConnectionID>((resolve, reject) => {
-      const fail = (err: OmqError): void => {
-        clearTimeout(timer);
-        this.pendingConnects.delete(fail);
-        o.onHello = undefined;
-        this.closeOutgoing(o, this.closeLinger);
-        reject(err);
-      };
-      const timer = setTimeout(() => {
-        this.logger.info(`Connection to ${zmqAddress} timed out`);
-        fail(new OmqError("CONNECT_TIMEOUT", "connection attempt timed out"));
-      }, timeout);
-      this.pendingConnects.add(fail);
-      o.onHello = () => {
-        clearTimeout(timer);
-        this.pendingConnects.delete(fail);
-        this.scheduler.submitJob("reply", () => resolve(new ConnectionID(id, o.pubkey)));
-      };
-      o.outbox.push(["HI"]);
-    });
-  }
-
-  private openDealer(
-    id: number,
-    zmqAddress: string,
-    serverKey: Uint8Array | undefined,
-    authLevel: AuthLevel,
-    isSN: boolean,
-    idleExpiry: number,
-  ): Outgoing {
-    const curve = serverKey?.length === 32;
-    const socket = makeDealer(this.context, this.tunables, {
-      routingId: curve ? makeProofRoute(this.keys.publicKey, this.keys.secretKey, serverKey) : randomRoute(),
-      ...(curve ? { curve: { serverKey: toZ85(serverKey), ...this.z85 } } : {}),
-    });
-    try {
-      socket.connect(zmqAddress);
-    } catch (err) {
-      socket.close();
-      throw err;
-    }
-    const o = new Outgoing(
-      id,
-      socket,
-      curve ? Uint8Array.from(serverKey) : new Uint8Array(0),
-      authLevel,
-      isSN,
-      zmqAddress,
-      this.logger,
-      idleExpiry,
+    return this.connections.connectWithHello(
+      SELF_ADDRESS,
+      undefined,
+      options.authLevel ?? "admin",
+      options.timeout ?? INPROC_CONNECT_TIMEOUT,
     );
-    this.outgoing.set(id, o);
-    if (isSN) this.sn.outgoing.set(toHex(o.pubkey), o);
-    this.runLoop(socket, (frames) => this.onOutgoingMessage(o, frames));
-    return o;
   }
 
   /** Closes an outgoing connection (a connectRemote id or a service node's key). Incoming ones cannot be closed. */
   disconnect(conn: ConnectionID, linger = 1_000): void {
     this.requireStarted("disconnect");
-    const o = conn.isSN ? this.sn.outgoing.get(toHex(conn.pubkey)) : this.outgoing.get(conn.id);
+    const o = conn.isSN ? this.connections.byKey.get(toHex(conn.pubkey)) : this.connections.byId.get(conn.id);
     if (!o || (!conn.isSN && conn.route.length)) {
       this.logger.warn(`disconnect: no outgoing connection for ${conn}`);
       return;
     }
-    this.closeOutgoing(o, linger);
-  }
-
-  private closeOutgoing(o: Outgoing, linger: number): void {
-    this.outgoing.delete(o.id);
-    const hex = toHex(o.pubkey);
-    if (o.isSN && this.sn.outgoing.get(hex) === o) this.sn.outgoing.delete(hex);
-    o.close(linger);
+    this.connections.close(o, linger);
   }
 
   // ---- service nodes --------------------------------------------------------------------------------------------
@@ -599,85 +507,9 @@ export class OxenMQ {
       if (!l) return failed(new OmqError("SEND_FAILED", `no listener for ${to}`));
       return l.sendTo(to.route, frames, failed);
     }
-    const o = this.outgoing.get(to.id);
+    const o = this.connections.byId.get(to.id);
     if (!o) return failed(new OmqError("SEND_FAILED", `no connection for ${to}`));
     o.outbox.push(frames, (err) => err && failed(err));
-  }
-
-  // ---- incoming -------------------------------------------------------------------------------------------------
-
-  private runLoop(socket: Router | Dealer, onMessage: (frames: Buffer[]) => void): void {
-    const loop = (async () => {
-      try {
-        for await (const frames of socket) {
-          try {
-            onMessage(frames);
-          } catch (err) {
-            this.logger.error(`internal error handling a message: ${err instanceof Error ? err.stack : String(err)}`);
-          }
-        }
-      } catch (err) {
-        if (!socket.closed) this.logger.error(`receive loop stopped: ${String(err)}`);
-      }
-    })();
-    this.loops.push(loop);
-  }
-
-  private onListenerMessage(l: Listener, frames: Buffer[]): void {
-    if (this.state !== "running") return;
-    const route = frames[0]!;
-    if (frames.length < 2) {
-      this.logger.warn("Dropping a message with only a route");
-      return;
-    }
-    if (frames.length === 2 && frames[1]!.length === 0) {
-      if (l.kind === "curve") l.onNotify(route, this.zap, this.keys.secretKey);
-      return;
-    }
-    let conn: ConnectionID;
-    let auth: AuthLevel;
-    let sn: boolean;
-    let remote = "(unknown)";
-    if (l.kind === "self") {
-      sn = this.sn.isActive(this.ownHex);
-      conn = sn ? ConnectionID.sn(this.keys.publicKey) : new ConnectionID(l.connId, this.keys.publicKey, route);
-      auth = "admin";
-    } else {
-      const id = l.kind === "curve" ? l.identity(route) : undefined;
-      sn = id !== undefined && this.sn.isActive(id.pubkeyHex);
-      conn =
-        id === undefined
-          ? new ConnectionID(l.connId, undefined, route)
-          : sn
-            ? ConnectionID.sn(id.pubkey)
-            : new ConnectionID(l.connId, id.pubkey, route);
-      auth = id?.level ?? l.anonymousLevel;
-      if (id) remote = id.remote;
-    }
-    const peer: Peer = {
-      conn,
-      auth,
-      sn,
-      remote,
-      onListener: true,
-      outgoing: undefined,
-      send: (f) => l.sendTo(route, f),
-    };
-    handleMessage(this.protocol, peer, frames.slice(1));
-  }
-
-  private onOutgoingMessage(o: Outgoing, frames: Buffer[]): void {
-    if (this.state !== "running") return;
-    const peer: Peer = {
-      conn: o.isSN ? ConnectionID.sn(o.pubkey) : new ConnectionID(o.id, o.pubkey),
-      auth: o.isSN ? "none" : o.authLevel,
-      sn: o.isSN,
-      remote: o.address,
-      onListener: false,
-      outgoing: o,
-      send: (f) => o.outbox.push(f),
-    };
-    handleMessage(this.protocol, peer, frames);
   }
 
   // ---- guards ---------------------------------------------------------------------------------------------------

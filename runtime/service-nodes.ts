@@ -21,6 +21,8 @@ export interface ConnectSNOptions {
 }
 
 export interface ServiceNodeHost {
+  /** Outgoing connections to service nodes, by pubkey hex (owned by the instance's connections). */
+  readonly outgoing: ReadonlyMap<string, Outgoing>;
   readonly listeners: readonly Listener[];
   readonly log: Log;
   readonly closeLinger: number;
@@ -36,10 +38,11 @@ export interface ServiceNodeHost {
  */
 export class ServiceNodes {
   private readonly active = new Set<string>();
-  /** Outgoing connections to service nodes, by pubkey hex. */
-  readonly outgoing = new Map<string, Outgoing>();
+  private readonly outgoing: ReadonlyMap<string, Outgoing>;
 
-  constructor(private readonly host: ServiceNodeHost) {}
+  constructor(private readonly host: ServiceNodeHost) {
+    this.outgoing = host.outgoing;
+  }
 
   isActive(pubkeyHex: string): boolean {
     return this.active.has(pubkeyHex);

@@ -1,0 +1,117 @@
+import type { Context, Dealer } from "zeromq";
+import type { AuthLevel } from "./auth.js";
+import { ConnectionID } from "./connection-id.js";
+import { toHex, toZ85 } from "./encoding.js";
+import { OmqError } from "./errors.js";
+import type { KeyPair } from "./keys.js";
+import type { Log } from "./log.js";
+import { Outgoing } from "./outgoing.js";
+import { makeProofRoute, randomRoute } from "./proof.js";
+import type { Scheduler } from "./scheduler.js";
+import { makeDealer, type SocketTunables } from "./sockets.js";
+
+export interface ConnectionsHost {
+  readonly context: Context;
+  readonly tunables: SocketTunables;
+  readonly keys: KeyPair;
+  readonly z85: { readonly publicKey: string; readonly secretKey: string };
+  readonly log: Log;
+  readonly scheduler: Scheduler;
+  readonly closeLinger: number;
+  nextId(): number;
+  /** Starts reading the socket; every message goes to `onMessage(o, frames)`. */
+  receive(socket: Dealer, o: Outgoing): void;
+}
+
+/**
+ * Our outgoing DEALER connections: opening them (with the route proof as routing id over CURVE), the HI/HELLO
+ * handshake with its timeout, and closing them. Service-node connections are also indexed by key in `byKey`.
+ */
+export class Connections {
+  readonly byId = new Map<number, Outgoing>();
+  readonly byKey = new Map<string, Outgoing>();
+  private readonly pending = new Set<(err: OmqError) => void>();
+
+  constructor(private readonly host: ConnectionsHost) {}
+
+  /** Opens a connection, sends HI, and resolves with its id on HELLO (reference §1.5). */
+  connectWithHello(
+    zmqAddress: string,
+    serverKey: Uint8Array | undefined,
+    authLevel: AuthLevel,
+    timeout: number,
+  ): Promise<ConnectionID> {
+    const id = this.host.nextId();
+    let o: Outgoing;
+    try {
+      o = this.open(id, zmqAddress, serverKey, authLevel, false, Infinity);
+    } catch (err) {
+      return Promise.reject(OmqError.fromZmq(err, "CONNECT_FAILED", "connect failed"));
+    }
+    return new Promise<ConnectionID>((resolve, reject) => {
+      const fail = (err: OmqError): void => {
+        clearTimeout(timer);
+        this.pending.delete(fail);
+        o.onHello = undefined;
+        this.close(o, this.host.closeLinger);
+        reject(err);
+      };
+      const timer = setTimeout(() => {
+        this.host.log.info(`Connection to ${zmqAddress} timed out`);
+        fail(new OmqError("CONNECT_TIMEOUT", "connection attempt timed out"));
+      }, timeout);
+      this.pending.add(fail);
+      o.onHello = () => {
+        clearTimeout(timer);
+        this.pending.delete(fail);
+        this.host.scheduler.submitJob("reply", () => resolve(new ConnectionID(id, o.pubkey)));
+      };
+      o.outbox.push(["HI"]);
+    });
+  }
+
+  /** Creates and connects a DEALER; throws if zmq refuses the address. */
+  open(
+    id: number,
+    zmqAddress: string,
+    serverKey: Uint8Array | undefined,
+    authLevel: AuthLevel,
+    isSN: boolean,
+    idleExpiry: number,
+  ): Outgoing {
+    const { keys } = this.host;
+    const curve = serverKey?.length === 32;
+    const socket = makeDealer(this.host.context, this.host.tunables, {
+      routingId: curve ? makeProofRoute(keys.publicKey, keys.secretKey, serverKey) : randomRoute(),
+      ...(curve ? { curve: { serverKey: toZ85(serverKey), ...this.host.z85 } } : {}),
+    });
+    try {
+      socket.connect(zmqAddress);
+    } catch (err) {
+      socket.close();
+      throw err;
+    }
+    const pubkey = curve ? Uint8Array.from(serverKey) : new Uint8Array(0);
+    const o = new Outgoing(id, socket, pubkey, authLevel, isSN, zmqAddress, this.host.log, idleExpiry);
+    this.byId.set(id, o);
+    if (isSN) this.byKey.set(toHex(pubkey), o);
+    this.host.receive(socket, o);
+    return o;
+  }
+
+  close(o: Outgoing, linger: number): void {
+    this.byId.delete(o.id);
+    const hex = toHex(o.pubkey);
+    if (o.isSN && this.byKey.get(hex) === o) this.byKey.delete(hex);
+    o.close(linger);
+  }
+
+  /** Fails every connect still waiting for HELLO (at shutdown). */
+  failPending(err: OmqError): void {
+    for (const fail of [...this.pending]) fail(err);
+  }
+
+  closeAll(linger: number): void {
+    for (const o of [...this.byId.values()]) this.close(o, linger);
+  }
+}

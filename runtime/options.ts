@@ -1,0 +1,61 @@
+import type { AuthLevel } from "./auth.js";
+import type { OmqError } from "./errors.js";
+import type { LogLevel, Logger } from "./log.js";
+import type { SchedulerOptions } from "./scheduler.js";
+import type { SocketTunables } from "./sockets.js";
+
+/** Options and defaults of the OxenMQ instance and of its calls (reference §1.2, §1.5, §1.7). */
+
+export interface OxenMQOptions extends Partial<SocketTunables>, SchedulerOptions {
+  /** x25519 key pair; both or neither (then one is generated). */
+  readonly publicKey?: Uint8Array;
+  readonly secretKey?: Uint8Array;
+  /** Service-node mode: enables `localSN` categories. Requires a key pair. */
+  readonly serviceNode?: boolean;
+  /** Resolves a service node's pubkey to a `tcp://` address; undefined or "" when unknown. */
+  readonly snLookup?: (pubkey: Uint8Array) => string | undefined;
+  readonly logger?: Logger;
+  readonly logLevel?: LogLevel;
+  /** Context socket limit; 0 leaves zmq's default. Default 10000. */
+  readonly maxSockets?: number;
+  /** Linger (ms) when closing idle or removed connections and at shutdown. Default 5000. */
+  readonly closeLinger?: number;
+  /** How often (ms) idle service-node connections are expired. Default 250. */
+  readonly connCheckInterval?: number;
+  /** Threads of the worker_threads pool for CPU-bound jobs (started on first use). Default: generalThreads. */
+  readonly workerThreads?: number;
+}
+
+export interface SendOptions {
+  /** Service nodes: only send over an existing connection, never open one. */
+  readonly optional?: boolean;
+  /** Service nodes: only send over an existing incoming connection. */
+  readonly incoming?: boolean;
+  /** Service nodes: skip incoming connections. */
+  readonly outgoing?: boolean;
+  /** Service nodes: address to use instead of `snLookup` if a connection must be opened. */
+  readonly hint?: string;
+  /** Service nodes: keep the outgoing connection at least this long (ms) after use. */
+  readonly keepAlive?: number;
+  /** Called (as a job) when the message could not be sent, with the reason. */
+  readonly queueFailure?: (err: OmqError) => void;
+  /** Called (as a job) when the message could not be sent and there is no `queueFailure`. */
+  readonly queueFull?: () => void;
+}
+
+export interface RequestOptions extends SendOptions {
+  /** Milliseconds until the request fails with TIMEOUT. Default 15000. */
+  readonly timeout?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface ConnectOptions {
+  /** Auth level of commands the remote sends us over this connection. Default "none". */
+  readonly authLevel?: AuthLevel;
+  /** Milliseconds to wait for HELLO. Default 10000 (50 for inproc). */
+  readonly timeout?: number;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT = 15_000;
+export const REMOTE_CONNECT_TIMEOUT = 10_000;
+export const INPROC_CONNECT_TIMEOUT = 50;
