@@ -79,10 +79,6 @@ export class Scheduler {
     this.maxWorkers = this.general + this.batchReserved + this.replyReserved + reserved;
   }
 
-  get maxSlots(): number {
-    return this.maxWorkers;
-  }
-
   /** Admits a command (or injected task) of `cat`: run now, queue, or drop (reference §3.2 rule 1). */
   submitCommand(cat: Category, work: Work, what: Label): "started" | "queued" | "dropped" {
     if (this.stopped) return "dropped";
