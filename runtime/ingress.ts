@@ -31,17 +31,22 @@ export class Ingress {
   /** Reads `socket` until it closes; a handler error is logged and never stops the loop. */
   run(socket: Router | Dealer, onMessage: (frames: Buffer[]) => void): void {
     const { log } = this.host;
+    // `receive()` directly rather than `for await`: zeromq.js's async iterator adds a promise and a result object per
+    // message.
     const loop = (async () => {
-      try {
-        for await (const frames of socket) {
-          try {
-            onMessage(frames);
-          } catch (err) {
-            log.error(`internal error handling a message: ${err instanceof Error ? err.stack : String(err)}`);
-          }
+      for (;;) {
+        let frames: Buffer[];
+        try {
+          frames = await socket.receive();
+        } catch (err) {
+          if (!socket.closed) log.error(`receive loop stopped: ${String(err)}`);
+          return;
         }
-      } catch (err) {
-        if (!socket.closed) log.error(`receive loop stopped: ${String(err)}`);
+        try {
+          onMessage(frames);
+        } catch (err) {
+          log.error(`internal error handling a message: ${err instanceof Error ? err.stack : String(err)}`);
+        }
       }
     })();
     this.loops.push(loop);

@@ -107,12 +107,15 @@ interface OutItem {
 }
 
 /**
- * Serialises sends on one socket (zeromq.js allows one pending send per socket). Sends never block: the sockets use
- * `sendTimeout: 0`, so a full peer queue fails with EAGAIN (QUEUE_FULL) and a vanished route with EHOSTUNREACH.
+ * Sends on one socket. Our sockets use `sendTimeout: 0`, and zeromq.js then sends synchronously inside `send()`
+ * (its fast path for a zero timeout): the returned promise is already settled and the socket is free for the next
+ * send at once, so messages go out without waiting for each other. A full peer queue fails with EAGAIN (QUEUE_FULL),
+ * a vanished route with EHOSTUNREACH. Should a send ever be left pending (EBUSY on the next one), sends queue up
+ * behind it in order.
  */
 export class Outbox {
   private readonly queue: OutItem[] = [];
-  private busy = false;
+  private pending: Promise<void> | undefined;
 
   constructor(
     private readonly socket: Dealer | Router,
@@ -125,34 +128,51 @@ export class Outbox {
       done?.(new OmqError("CLOSED", `${this.what} is closed`));
       return;
     }
-    if (this.busy) this.queue.push({ frames, done });
-    else this.sendNow({ frames, done });
+    if (this.pending !== undefined) this.queue.push({ frames, done });
+    else this.send(frames, done);
   }
 
-  /** Sends one item; when it settled, the next queued one (a plain promise chain: no async frame per message). */
-  private sendNow(item: OutItem): void {
-    this.busy = true;
+  private send(frames: Frame[], done: ((err?: OmqError) => void) | undefined): void {
     let sent: Promise<void>;
     try {
-      sent = this.socket.send(item.frames);
+      sent = this.socket.send(frames);
     } catch (err) {
+      if ((err as { code?: unknown }).code === "EBUSY") {
+        this.queue.push({ frames, done });
+        this.waitForSocket();
+        return;
+      }
       sent = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     sent.then(
-      () => this.settled(item, undefined),
-      (err: unknown) => {
-        const e = OmqError.fromZmq(err, "SEND_FAILED", `send on ${this.what} failed`);
-        this.log.debug(e.message);
-        this.settled(item, e);
-      },
+      () => done?.(),
+      (err: unknown) => this.failed(err, done),
     );
   }
 
-  private settled(item: OutItem, err: OmqError | undefined): void {
-    item.done?.(err);
-    const next = this.queue.shift();
-    if (next) this.sendNow(next);
-    else this.busy = false;
+  private failed(err: unknown, done: ((err?: OmqError) => void) | undefined): void {
+    const e = OmqError.fromZmq(err, "SEND_FAILED", `send on ${this.what} failed`);
+    this.log.debug(e.message);
+    done?.(e);
+  }
+
+  /** The slow path: a send is in progress; the queue drains one awaited send at a time, then the fast path resumes. */
+  private waitForSocket(): void {
+    if (this.pending !== undefined) return;
+    this.pending = (async () => {
+      for (let item = this.queue.shift(); item !== undefined; item = this.queue.shift()) {
+        try {
+          await this.socket.send(item.frames);
+          item.done?.();
+        } catch (err) {
+          if ((err as { code?: unknown }).code === "EBUSY") {
+            this.queue.unshift(item);
+            await new Promise((r) => setImmediate(r));
+          } else this.failed(err, item.done);
+        }
+      }
+      this.pending = undefined;
+    })();
   }
 }
 
