@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { OmqError } from "./errors.js";
 
 /**
@@ -7,20 +8,9 @@ import { OmqError } from "./errors.js";
  * truncates integers beyond 2^53 on decode and accepts non-canonical input; typed payloads need all three right.
  * The tests use `bencode` as an independent oracle for the wire format.
  */
-export type BtValue = number | bigint | Uint8Array | string | BtValue[] | BtDict | BtOrderedDict;
+export type BtValue = number | bigint | Uint8Array | string | BtValue[] | BtDict;
 export interface BtDict {
   [key: string]: BtValue;
-}
-
-/**
- * A dict whose keys are already in bt order, as UTF-8 bytes (typed codecs precompute them once), so that encoding
- * needs no sorting and no key conversion per message. Encoding only; `undefined` values are skipped.
- */
-export class BtOrderedDict {
-  constructor(
-    readonly keys: readonly Uint8Array[],
-    readonly values: ReadonlyArray<BtValue | undefined>,
-  ) {}
 }
 
 const MAX_DEPTH = 64;
@@ -29,20 +19,39 @@ const fail = (msg: string): OmqError => new OmqError("INVALID_ARGUMENT", `invali
 
 /** Encodes into a reused scratch buffer and copies the result out once (the per-message path allocates little). */
 export function btEncode(value: BtValue): Buffer {
-  const w = new Writer();
+  const w = BtWriter.start();
   w.value(value, 0);
-  return w.result();
+  return w.finish();
 }
 
 let scratch = Buffer.allocUnsafe(4096);
+let writing = false;
 
-class Writer {
+/**
+ * Writes bt straight into a scratch buffer shared by the process; typed codecs drive it field by field, without an
+ * intermediate bt value. One message at a time: `start()`, the writes, then `finish()` (which copies the bytes out).
+ */
+export class BtWriter {
   private pos = 0;
 
-  result(): Buffer {
+  private constructor() {}
+
+  static start(): BtWriter {
+    if (writing) throw new OmqError("INVALID_ARGUMENT", "bt writer in use (a codec called back into encoding)");
+    writing = true;
+    return new BtWriter();
+  }
+
+  finish(): Buffer {
+    writing = false;
     const out = Buffer.allocUnsafe(this.pos);
     scratch.copy(out, 0, 0, this.pos);
     return out;
+  }
+
+  /** Ends a failed encoding (the writer can be started again). */
+  abandon(): void {
+    writing = false;
   }
 
   private reserve(n: number): void {
@@ -57,6 +66,12 @@ class Writer {
     this.pos += scratch.write(s, this.pos, "latin1");
   }
 
+  /** One marker byte: `d`, `l` or `e`. */
+  private mark(byte: number): void {
+    this.reserve(1);
+    scratch[this.pos++] = byte;
+  }
+
   /** A non-negative integer in decimal, then `suffix` (a length prefix "N:" without building a string). */
   private uint(n: number, suffix: number): void {
     this.reserve(17);
@@ -68,52 +83,65 @@ class Writer {
     scratch[this.pos++] = suffix;
   }
 
-  private bytes(b: Uint8Array): void {
+  /** A safe integer (checked by the caller) or a bigint. */
+  integer(v: number | bigint): void {
+    if (typeof v === "number" && v >= 0) {
+      this.reserve(1);
+      scratch[this.pos++] = 0x69;
+      this.uint(v, 0x65);
+    } else this.ascii(`i${v}e`);
+  }
+
+  bytes(b: Uint8Array): void {
     this.uint(b.length, 0x3a);
     this.reserve(b.length);
     scratch.set(b, this.pos);
     this.pos += b.length;
   }
 
-  private string(s: string): void {
+  string(s: string): void {
     const n = Buffer.byteLength(s);
     this.uint(n, 0x3a);
     this.reserve(n);
     this.pos += scratch.write(s, this.pos, "utf8");
   }
 
+  dict(): void {
+    this.mark(0x64);
+  }
+
+  list(): void {
+    this.mark(0x6c);
+  }
+
+  end(): void {
+    this.mark(0x65);
+  }
+
+  /** Any bt value (generic data: dict keys are sorted here). */
   value(v: BtValue, depth: number): void {
     if (depth > MAX_DEPTH) throw new OmqError("INVALID_ARGUMENT", "bt value nested too deeply");
     if (typeof v === "number") {
       if (!Number.isSafeInteger(v))
         throw new OmqError("INVALID_ARGUMENT", `bt integers must be safe integers, got ${v}`);
-      this.ascii(`i${v}e`);
+      this.integer(v);
     } else if (typeof v === "bigint") {
-      this.ascii(`i${v}e`);
+      this.integer(v);
     } else if (typeof v === "string") {
       this.string(v);
     } else if (v instanceof Uint8Array) {
       this.bytes(v);
-    } else if (v instanceof BtOrderedDict) {
-      this.ascii("d");
-      for (let i = 0; i < v.keys.length; i++) {
-        const x = v.values[i];
-        if (x === undefined) continue;
-        this.bytes(v.keys[i]!);
-        this.value(x, depth + 1);
-      }
-      this.ascii("e");
     } else if (Array.isArray(v)) {
-      this.ascii("l");
+      this.list();
       for (const x of v) this.value(x, depth + 1);
-      this.ascii("e");
+      this.end();
     } else {
-      this.ascii("d");
+      this.dict();
       for (const [key, kb] of sortedKeys(v)) {
         this.bytes(kb);
         this.value(v[key]!, depth + 1);
       }
-      this.ascii("e");
+      this.end();
     }
   }
 }
@@ -128,16 +156,104 @@ function sortedKeys(d: BtDict): Array<[string, Buffer]> {
 
 /** Strict decode: canonical integers, sorted unique dict keys, no trailing data. Integers beyond 2^53 become bigint. */
 export function btDecode(data: Uint8Array): BtValue {
-  const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const d = new Decoder(buf);
-  const v = d.value(0);
-  if (d.pos !== buf.length) throw fail(`${buf.length - d.pos} trailing bytes`);
+  const r = new BtReader(data);
+  const v = r.value(0);
+  r.finish();
   return v;
 }
 
-class Decoder {
+/** Bytewise comparison of two ranges of one buffer (dict keys are short: a loop beats a native call). */
+function compareRanges(buf: Buffer, a: number, aEnd: number, b: number, bEnd: number): number {
+  const n = Math.min(aEnd - a, bEnd - b);
+  for (let i = 0; i < n; i++) {
+    const d = buf[a + i]! - buf[b + i]!;
+    if (d !== 0) return d;
+  }
+  return aEnd - a - (bEnd - b);
+}
+
+/**
+ * Reads strict bt from one buffer. `value()` decodes anything; typed codecs instead walk it with `peek()`, `enter()`,
+ * `more()`, `key()`, `integer()`, `utf8()`… and build their typed values directly, without an intermediate bt value.
+ */
+export class BtReader {
   pos = 0;
-  constructor(private readonly buf: Buffer) {}
+  private depth = 0;
+  private readonly buf: Buffer;
+
+  constructor(data: Uint8Array) {
+    this.buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Fails on trailing data. */
+  finish(): void {
+    if (this.pos !== this.buf.length) throw fail(`${this.buf.length - this.pos} trailing bytes`);
+  }
+
+  /** The first byte of the next value: `i`, `l`, `d` or a digit (or undefined at the end). */
+  peek(): number | undefined {
+    return this.buf[this.pos];
+  }
+
+  /** Steps into the list or dict at `pos` (after checking `peek()`). */
+  enter(): void {
+    if (++this.depth > MAX_DEPTH) throw fail("nested too deeply");
+    this.pos++;
+  }
+
+  /** Whether the current list or dict has another element; at its `e`, steps out of it. */
+  more(): boolean {
+    const c = this.buf[this.pos];
+    if (c === 0x65) {
+      this.pos++;
+      this.depth--;
+      return false;
+    }
+    if (c === undefined) throw fail("unterminated list or dict");
+    return true;
+  }
+
+  /**
+   * Reads a dict key and returns where it starts (it ends at `pos`, where its value begins). The key must sort after
+   * the previous one of the same dict (`prevStart` < 0 for the first).
+   */
+  key(prevStart: number, prevEnd: number): number {
+    const end = this.length();
+    const start = this.pos;
+    this.pos = end;
+    if (prevStart >= 0 && compareRanges(this.buf, prevStart, prevEnd, start, end) >= 0)
+      throw fail("dict keys not sorted or duplicated");
+    return start;
+  }
+
+  /** Compares the bytes at [start, end) with `key`, like `Buffer.compare`. */
+  compareKey(start: number, end: number, key: Uint8Array): number {
+    const buf = this.buf;
+    const n = Math.min(end - start, key.length);
+    for (let i = 0; i < n; i++) {
+      const d = buf[start + i]! - key[i]!;
+      if (d !== 0) return d;
+    }
+    return end - start - key.length;
+  }
+
+  /** A byte string, as a view of the input (no copy). */
+  bytes(): Buffer {
+    const end = this.length();
+    const start = this.pos;
+    this.pos = end;
+    return this.buf.subarray(start, end);
+  }
+
+  /** A byte string as text, or undefined when it is not valid UTF-8 (its bytes are consumed either way). */
+  utf8(): string | undefined {
+    const end = this.length();
+    const start = this.pos;
+    this.pos = end;
+    const buf = this.buf;
+    if (!isUtf8(new Uint8Array(buf.buffer, buf.byteOffset + start, end - start))) return undefined;
+    return buf.toString("utf8", start, end);
+  }
 
   value(depth: number): BtValue {
     if (depth > MAX_DEPTH) throw fail("nested too deeply");
@@ -162,28 +278,20 @@ class Decoder {
       let prevEnd = -1;
       while (buf[this.pos] !== 0x65) {
         if (buf[this.pos] === undefined) throw fail("unterminated dict");
-        const end = this.length();
-        const start = this.pos;
-        this.pos = end;
-        if (prevStart >= 0 && buf.compare(buf, prevStart, prevEnd, start, end) <= 0)
-          throw fail("dict keys not sorted or duplicated");
+        const start = this.key(prevStart, prevEnd);
         prevStart = start;
-        prevEnd = end;
-        dict[buf.toString("utf8", start, end)] = this.value(depth + 1);
+        prevEnd = this.pos;
+        dict[buf.toString("utf8", start, prevEnd)] = this.value(depth + 1);
       }
       this.pos++;
       return dict;
     }
-    if (c >= 0x30 && c <= 0x39) {
-      const end = this.length();
-      const start = this.pos;
-      this.pos = end;
-      return buf.subarray(start, end);
-    }
+    if (c >= 0x30 && c <= 0x39) return this.bytes();
     throw fail(`unexpected byte 0x${c.toString(16)} at ${this.pos}`);
   }
 
-  private integer(): number | bigint {
+  /** An integer at `pos` (which holds `i`). */
+  integer(): number | bigint {
     const buf = this.buf;
     const end = buf.indexOf(0x65, this.pos + 1);
     if (end < 0) throw fail("unterminated integer");

@@ -1,18 +1,41 @@
-import { BtOrderedDict, type BtValue } from "./bt.js";
-import { isUtf8 } from "node:buffer";
+import { BtReader, BtWriter } from "./bt.js";
 import { OmqError } from "./errors.js";
 
 /**
- * Typed codecs used by generated code: each converts a typed value to/from its bt form and its JSON form, and
- * validates what it decodes. Errors name the path of the offending value (`args.items[2].name: expected string`).
+ * Typed codecs used by generated code: each writes a typed value as bt straight into a `BtWriter` and reads it back
+ * from a `BtReader` (no intermediate bt value), converts it to and from its JSON form, and validates both ways.
+ * Errors name the path of the offending value (`args.items[2].name: expected string`).
  */
 export interface Codec<T> {
   /** TypeScript-ish name of the type, for error messages. */
   readonly name: string;
-  toBt(this: void, value: T, path: string): BtValue;
-  fromBt(this: void, value: BtValue, path: string): T;
+  writeBt(this: void, w: BtWriter, value: T, path: string): void;
+  readBt(this: void, r: BtReader, path: string): T;
   toJson(this: void, value: T, path: string): unknown;
   fromJson(this: void, value: unknown, path: string): T;
+}
+
+/** A missing bt payload reads as an empty dict. */
+const EMPTY_DICT = Buffer.from("de");
+
+/** Encodes `value` as one bt message (validating it; errors name `path`). */
+export function encodeBt<T>(codec: Codec<T>, value: T, path: string): Buffer {
+  const w = BtWriter.start();
+  try {
+    codec.writeBt(w, value, path);
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+  return w.finish();
+}
+
+/** Decodes and validates one bt message (`undefined`: no payload, read as an empty dict). */
+export function decodeBt<T>(codec: Codec<T>, data: Uint8Array | undefined, path: string): T {
+  const r = new BtReader(data ?? EMPTY_DICT);
+  const v = codec.readBt(r, path);
+  r.finish();
+  return v;
 }
 
 function kind(v: unknown): string {
@@ -26,16 +49,33 @@ export function invalid(path: string, expected: string, got: unknown): OmqError 
   return new OmqError("INVALID_ARGUMENT", `${path}: expected ${expected}, got ${kind(got)}`);
 }
 
+/** A bt value of the wrong kind at `r.pos`: reads it (for its kind) and fails. */
+function wrongKind(r: BtReader, path: string, expected: string): OmqError {
+  return invalid(path, expected, r.value(0));
+}
+
+const I = 0x69;
+const L = 0x6c;
+const D = 0x64;
+const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;
+
+function readInteger(r: BtReader, p: string): number | bigint {
+  if (r.peek() !== I) throw wrongKind(r, p, "integer");
+  return r.integer();
+}
+
 export const string: Codec<string> = {
   name: "string",
-  toBt: (v, p) => {
+  writeBt: (w, v, p) => {
     if (typeof v !== "string") throw invalid(p, "string", v);
-    return v; // the bt writer encodes it as UTF-8 in place
+    w.string(v);
   },
-  fromBt: (v, p) => {
-    if (!(v instanceof Uint8Array)) throw invalid(p, "string", v);
-    if (!isUtf8(v)) throw new OmqError("INVALID_ARGUMENT", `${p}: expected a UTF-8 string, got invalid UTF-8 bytes`);
-    return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("utf8");
+  readBt: (r, p) => {
+    if (!isDigit(r.peek())) throw wrongKind(r, p, "string");
+    const s = r.utf8();
+    if (s === undefined)
+      throw new OmqError("INVALID_ARGUMENT", `${p}: expected a UTF-8 string, got invalid UTF-8 bytes`);
+    return s;
   },
   toJson: (v, p) => {
     if (typeof v !== "string") throw invalid(p, "string", v);
@@ -53,11 +93,21 @@ function checkInt(v: unknown, p: string): number {
   return v;
 }
 
+function readBoolean(r: BtReader, p: string): boolean {
+  const start = r.pos;
+  if (r.peek() === I) {
+    const v = r.integer();
+    if (v === 0 || v === 1) return v === 1;
+  }
+  r.pos = start;
+  throw wrongKind(r, p, "boolean (0 or 1)");
+}
+
 /** `number` in schemas: a safe integer (bt has no floats); non-integers are rejected, never rounded. */
 export const int: Codec<number> = {
   name: "number",
-  toBt: checkInt,
-  fromBt: checkInt,
+  writeBt: (w, v, p) => w.integer(checkInt(v, p)),
+  readBt: (r, p) => checkInt(readInteger(r, p), p),
   toJson: checkInt,
   fromJson: checkInt,
 };
@@ -65,15 +115,11 @@ export const int: Codec<number> = {
 /** `bigint` in schemas: any integer; JSON carries it as a decimal string. */
 export const bigint: Codec<bigint> = {
   name: "bigint",
-  toBt: (v, p) => {
+  writeBt: (w, v, p) => {
     if (typeof v !== "bigint") throw invalid(p, "bigint", v);
-    return v;
+    w.integer(v);
   },
-  fromBt: (v, p) => {
-    if (typeof v === "bigint") return v;
-    if (typeof v === "number") return BigInt(v);
-    throw invalid(p, "integer", v);
-  },
+  readBt: (r, p) => BigInt(readInteger(r, p)),
   toJson: (v, p) => {
     if (typeof v !== "bigint") throw invalid(p, "bigint", v);
     return v.toString();
@@ -88,14 +134,11 @@ export const bigint: Codec<bigint> = {
 /** `boolean`: bt integer 0 or 1 (as Oxen services encode flags). */
 export const boolean: Codec<boolean> = {
   name: "boolean",
-  toBt: (v, p) => {
+  writeBt: (w, v, p) => {
     if (typeof v !== "boolean") throw invalid(p, "boolean", v);
-    return v ? 1 : 0;
+    w.integer(v ? 1 : 0);
   },
-  fromBt: (v, p) => {
-    if (v === 0 || v === 1) return v === 1;
-    throw invalid(p, "boolean (0 or 1)", v);
-  },
+  readBt: readBoolean,
   toJson: (v, p) => {
     if (typeof v !== "boolean") throw invalid(p, "boolean", v);
     return v;
@@ -109,12 +152,13 @@ export const boolean: Codec<boolean> = {
 /** `Uint8Array`: a bt byte string; JSON carries it as hex. */
 export const bytes: Codec<Uint8Array> = {
   name: "Uint8Array",
-  toBt: (v, p) => {
+  writeBt: (w, v, p) => {
     if (!(v instanceof Uint8Array)) throw invalid(p, "Uint8Array", v);
-    return v;
+    w.bytes(v);
   },
-  fromBt: (v, p) => {
-    if (!(v instanceof Uint8Array)) throw invalid(p, "bytes", v);
+  readBt: (r, p) => {
+    if (!isDigit(r.peek())) throw wrongKind(r, p, "bytes");
+    const v = r.bytes();
     return new Uint8Array(v.buffer, v.byteOffset, v.byteLength); // a plain view (not a Buffer), no copy
   },
   toJson: (v, p) => {
@@ -137,8 +181,8 @@ export function literals<const T extends string>(...values: T[]): Codec<T> {
   };
   return {
     name,
-    toBt: (v, p) => string.toBt(check(v, p), p),
-    fromBt: (v, p) => check(string.fromBt(v, p), p),
+    writeBt: (w, v, p) => string.writeBt(w, check(v, p), p),
+    readBt: (r, p) => check(string.readBt(r, p), p),
     toJson: (v, p) => check(string.fromJson(v, p), p),
     fromJson: (v, p) => check(string.fromJson(v, p), p),
   };
@@ -151,8 +195,19 @@ export function array<T>(element: Codec<T>): Codec<T[]> {
   };
   return {
     name: `${element.name}[]`,
-    toBt: (v, p) => each(v, p, element.toBt),
-    fromBt: (v, p) => each(v, p, element.fromBt),
+    writeBt: (w, v, p) => {
+      if (!Array.isArray(v)) throw invalid(p, `${element.name}[]`, v);
+      w.list();
+      for (let i = 0; i < v.length; i++) element.writeBt(w, v[i] as T, `${p}[${i}]`);
+      w.end();
+    },
+    readBt: (r, p) => {
+      if (r.peek() !== L) throw wrongKind(r, p, `${element.name}[]`);
+      r.enter();
+      const out: T[] = [];
+      while (r.more()) out.push(element.readBt(r, `${p}[${out.length}]`));
+      return out;
+    },
     toJson: (v, p) => each(v, p, element.toJson),
     fromJson: (v, p) => each(v, p, element.fromJson),
   };
@@ -172,41 +227,63 @@ export function object<T>(name: string, fields: Record<string, Field>): Codec<T>
   const ordered = entries
     .map(([k, f]) => ({ key: k, bytes: Buffer.from(k), field: f }))
     .sort((a, b) => Buffer.compare(a.bytes, b.bytes));
-  const orderedKeys = ordered.map((o) => o.bytes);
   const isRecord = (v: unknown): v is Record<string, unknown> =>
     typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
-  const convert = (v: unknown, p: string, dir: "toBt" | "fromBt" | "toJson" | "fromJson"): Record<string, unknown> => {
+  const missing = (p: string, key: string): OmqError =>
+    new OmqError("INVALID_ARGUMENT", `${p}: missing required field '${key}'`);
+  const convert = (v: unknown, p: string, dir: "toJson" | "fromJson"): Record<string, unknown> => {
     if (!isRecord(v)) throw invalid(p, name, v);
-    const out: Record<string, unknown> =
-      dir === "fromBt" || dir === "fromJson" ? {} : (Object.create(null) as Record<string, unknown>);
+    const out: Record<string, unknown> = dir === "fromJson" ? {} : (Object.create(null) as Record<string, unknown>);
     for (const [key, f] of entries) {
       const x = v[key];
       if (x === undefined) {
-        if (!f.optional) throw new OmqError("INVALID_ARGUMENT", `${p}: missing required field '${key}'`);
+        if (!f.optional) throw missing(p, key);
         continue;
       }
-      out[key] = (f.codec[dir] as (x: unknown, p: string) => unknown)(x, `${p}.${key}`);
+      out[key] = f.codec[dir](x, `${p}.${key}`);
     }
     return out;
   };
-  const toBt = (v: unknown, p: string): BtValue => {
+  const writeBt = (w: BtWriter, v: unknown, p: string): void => {
     if (!isRecord(v)) throw invalid(p, name, v);
-    const values = new Array<BtValue | undefined>(ordered.length);
-    for (let i = 0; i < ordered.length; i++) {
-      const { key, field: f } = ordered[i]!;
-      const x = v[key];
+    w.dict();
+    for (const o of ordered) {
+      const x = v[o.key];
       if (x === undefined) {
-        if (!f.optional) throw new OmqError("INVALID_ARGUMENT", `${p}: missing required field '${key}'`);
+        if (!o.field.optional) throw missing(p, o.key);
         continue;
       }
-      values[i] = f.codec.toBt(x, `${p}.${key}`);
+      w.bytes(o.bytes);
+      o.field.codec.writeBt(w, x, `${p}.${o.key}`);
     }
-    return new BtOrderedDict(orderedKeys, values);
+    w.end();
+  };
+  // The input's keys are sorted (the reader enforces it), and so are ours: one merge pass matches them.
+  const readBt = (r: BtReader, p: string): T => {
+    if (r.peek() !== D) throw wrongKind(r, p, name);
+    r.enter();
+    const out: Record<string, unknown> = {};
+    let next = 0;
+    let prevStart = -1;
+    let prevEnd = -1;
+    while (r.more()) {
+      const start = r.key(prevStart, prevEnd);
+      prevStart = start;
+      prevEnd = r.pos;
+      let c = 1;
+      while (next < ordered.length && (c = r.compareKey(start, prevEnd, ordered[next]!.bytes)) > 0) next++;
+      if (c === 0) {
+        const o = ordered[next++]!;
+        out[o.key] = o.field.codec.readBt(r, `${p}.${o.key}`);
+      } else r.value(0); // a field we do not know: skipped
+    }
+    for (const [key, f] of entries) if (!f.optional && out[key] === undefined) throw missing(p, key);
+    return out as T;
   };
   return {
     name,
-    toBt,
-    fromBt: (v, p) => convert(v, p, "fromBt") as T,
+    writeBt,
+    readBt,
     toJson: (v, p) => convert(v, p, "toJson"),
     fromJson: (v, p) => convert(v, p, "fromJson") as T,
   };
@@ -216,8 +293,8 @@ export function object<T>(name: string, fields: Record<string, Field>): Codec<T>
 export function lazy<T>(name: string, get: () => Codec<T>): Codec<T> {
   return {
     name,
-    toBt: (v, p) => get().toBt(v, p),
-    fromBt: (v, p) => get().fromBt(v, p),
+    writeBt: (w, v, p) => get().writeBt(w, v, p),
+    readBt: (r, p) => get().readBt(r, p),
     toJson: (v, p) => get().toJson(v, p),
     fromJson: (v, p) => get().fromJson(v, p),
   };
@@ -226,8 +303,13 @@ export function lazy<T>(name: string, get: () => Codec<T>): Codec<T> {
 /** No payload (a command without arguments, a request without a result): an empty dict / `{}`. */
 export const empty: Codec<void> = {
   name: "void",
-  toBt: () => ({}),
-  fromBt: () => undefined,
+  writeBt: (w) => {
+    w.dict();
+    w.end();
+  },
+  readBt: (r) => {
+    r.value(0); // anything is accepted, as no payload is expected
+  },
   toJson: () => ({}),
   fromJson: () => undefined,
 };
@@ -235,8 +317,8 @@ export const empty: Codec<void> = {
 /** Raw data frames (commands with `encoding: "raw"` pass them through untouched; this codec only checks the shape). */
 export const frames: Codec<Uint8Array[]> = {
   name: "Frames",
-  toBt: (v, p) => array(bytes).toBt(v, p),
-  fromBt: (v, p) => array(bytes).fromBt(v, p),
+  writeBt: (w, v, p) => array(bytes).writeBt(w, v, p),
+  readBt: (r, p) => array(bytes).readBt(r, p),
   toJson: (v, p) => array(bytes).toJson(v, p),
   fromJson: (v, p) => array(bytes).fromJson(v, p),
 };

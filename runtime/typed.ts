@@ -1,6 +1,5 @@
 import type { Access, AuthLevel } from "./auth.js";
-import { btDecode, btEncode } from "./bt.js";
-import type { Codec } from "./codec.js";
+import { decodeBt, encodeBt, type Codec } from "./codec.js";
 import type { ConnectionID } from "./connection-id.js";
 import { OmqError } from "./errors.js";
 import type { Message } from "./message.js";
@@ -99,7 +98,7 @@ export type CallOptions = Pick<RequestOptions, "timeout" | "signal" | "optional"
 function encode<T>(encoding: Encoding, codec: Codec<T>, value: T, path: string): Frame[] {
   switch (encoding) {
     case "bt":
-      return [btEncode(codec.toBt(value, path))];
+      return [encodeBt(codec, value, path)];
     case "json":
       return [JSON.stringify(codec.toJson(value, path))];
     case "raw":
@@ -114,7 +113,7 @@ function decode<T>(encoding: Encoding, codec: Codec<T>, frames: Buffer[], path: 
   if (frames.length > 1)
     throw new OmqError("INVALID_ARGUMENT", `${path}: expected one ${encoding} frame, got ${frames.length}`);
   const frame = frames[0];
-  if (encoding === "bt") return codec.fromBt(frame === undefined ? {} : btDecode(frame), path);
+  if (encoding === "bt") return decodeBt(codec, frame, path);
   let parsed: unknown = {};
   if (frame !== undefined) {
     try {

@@ -41,13 +41,66 @@ test("codecs validate with the path of the offending value", () => {
     a: codec.field(codec.int),
     b: codec.optional(codec.object("B", { c: codec.field(codec.array(codec.literals("x", "y"))) })),
   });
-  expect(() => c.toBt({ a: 1.5 }, "args")).toThrow("args.a: expected a safe integer, got 1.5");
-  expect(() => c.toBt({} as never, "args")).toThrow("args: missing required field 'a'");
-  expect(() => c.toBt({ a: 1, b: { c: ["x", "z" as "x"] } }, "args")).toThrow(
+  expect(() => codec.encodeBt(c, { a: 1.5 }, "args")).toThrow("args.a: expected a safe integer, got 1.5");
+  expect(() => codec.encodeBt(c, {} as never, "args")).toThrow("args: missing required field 'a'");
+  expect(() => codec.encodeBt(c, { a: 1, b: { c: ["x", "z" as "x"] } }, "args")).toThrow(
     'args.b.c[1]: expected "x" | "y", got "z"',
   );
-  expect(() => c.fromBt({ a: Buffer.from("1") }, "args")).toThrow("args.a: expected integer, got bytes");
-  expect(() => codec.string.fromBt(Buffer.from([0xff, 0xfe]), "s")).toThrow(/invalid UTF-8/);
-  expect(() => codec.boolean.fromBt(2, "f")).toThrow("f: expected boolean (0 or 1), got number");
-  expect(c.fromBt(btDecode(btEncode(c.toBt({ a: 7, b: { c: ["y"] } }, "a"))), "a")).toEqual({ a: 7, b: { c: ["y"] } });
+  expect(() => codec.decodeBt(c, btEncode({ a: Buffer.from("1") }), "args")).toThrow(
+    "args.a: expected integer, got bytes",
+  );
+  expect(() => codec.decodeBt(codec.string, btEncode(Buffer.from([0xff, 0xfe])), "s")).toThrow(/invalid UTF-8/);
+  expect(() => codec.decodeBt(codec.boolean, btEncode(2), "f")).toThrow("f: expected boolean (0 or 1), got number");
+  const value = { a: 7, b: { c: ["y" as const] } };
+  expect(btDecode(codec.encodeBt(c, value, "a"))).toEqual(btDecode(btEncode(value)));
+  expect(codec.decodeBt(c, codec.encodeBt(c, value, "a"), "a")).toEqual(value);
+});
+
+test("typed decoding reads straight from bt: unknown fields skipped, as strict as btDecode", () => {
+  interface T {
+    a: number;
+    c?: string;
+    e: Uint8Array[];
+    f?: boolean;
+    g?: bigint;
+  }
+  const T = codec.object<T>("T", {
+    a: codec.field(codec.int),
+    c: codec.optional(codec.string),
+    e: codec.field(codec.array(codec.bytes)),
+    f: codec.optional(codec.boolean),
+    g: codec.optional(codec.bigint),
+  });
+  const read = (s: string): T => codec.decodeBt(T, Buffer.from(s), "x");
+  // Unknown keys before, between and after the known ones, holding every kind of value.
+  const v = read("d1:0i9e1:ai1e1:bli1ee1:c2:hi1:dd1:qi1ee1:el1:x0:e1:fi1e1:gi1180591620717411303424e1:zi0ee");
+  expect({ ...v, e: v.e.map((b) => Buffer.from(b).toString()) }).toEqual({
+    a: 1,
+    c: "hi",
+    e: ["x", ""],
+    f: true,
+    g: 2n ** 70n,
+  });
+  expect(read("d1:ai-3e1:elee")).toEqual({ a: -3, e: [] });
+  expect(() => read("d1:c2:hi1:ai1e1:elee")).toThrow(/not sorted/);
+  expect(() => read("d1:ai1e1:ai2e1:elee")).toThrow(/not sorted or duplicated/);
+  expect(() => read("d1:ai1e1:eleei0e")).toThrow(/trailing/);
+  expect(() => read("d1:ai1e1:ele")).toThrow(/unterminated/);
+  expect(() => read("d1:ai1ee")).toThrow("x: missing required field 'e'");
+  expect(() => read("d1:ai1e1:eli1eee")).toThrow("x.e[0]: expected bytes, got number");
+  expect(() => read("d1:ai1e1:ele1:fi2ee")).toThrow("x.f: expected boolean (0 or 1), got number");
+  expect(() => read("li1ee")).toThrow("x: expected T, got list");
+  // Within the limit of the default integer type.
+  expect(() => read("d1:ai9007199254740993e1:elee")).toThrow("x.a: expected integer, got bigint");
+
+  interface Tree {
+    k?: Tree[];
+  }
+  const Tree: codec.Codec<Tree> = codec.object<Tree>("Tree", {
+    k: codec.optional(codec.array(codec.lazy("Tree", () => Tree))),
+  });
+  const nested = (n: number): string => "d1:kl".repeat(n) + "ee".repeat(n);
+  expect(codec.decodeBt(Tree, Buffer.from(nested(10)), "t")).toBeDefined();
+  expect(() => codec.decodeBt(Tree, Buffer.from(nested(40)), "t")).toThrow(/nested too deeply/);
+  expect(codec.encodeBt(Tree, { k: [{}, { k: [] }] }, "t").toString()).toBe("d1:klded1:kleeee");
 });
