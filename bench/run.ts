@@ -19,8 +19,8 @@ async function main(): Promise<void> {
     sections.push(
       await requestsBench(
         values.quick
-          ? { durationMs: 500, repeats: 1, rssRequests: 100_000 }
-          : { durationMs: 1500, repeats: 3, rssRequests: 1_000_000 },
+          ? { durationMs: 400, repeats: 2, rssRequests: 100_000 }
+          : { durationMs: 1000, repeats: 5, rssRequests: 1_000_000 },
       ),
     );
   if (want("scheduler")) sections.push(await schedulerBench());

@@ -63,7 +63,7 @@ async function measure(client: EchoClient, inflight: number, payload: Uint8Array
   return { rps: (lat.length / elapsed) * 1000, p50: q(0.5), p99: q(0.99) };
 }
 
-const median = (rs: Result[]): Result => [...rs].sort((a, b) => a.rps - b.rps)[Math.floor(rs.length / 2)]!;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function many(client: EchoClient, count: number, inflight: number, payload: Uint8Array): Promise<void> {
   let left = count;
@@ -74,28 +74,87 @@ async function many(client: EchoClient, count: number, inflight: number, payload
   );
 }
 
+/** One implementation over one transport: its server process and our client to it. */
+interface Pair {
+  readonly impl: Impl;
+  readonly transport: Transport;
+  readonly key: string;
+  readonly child: ChildProcess;
+  readonly client: EchoClient;
+}
+
+/**
+ * Every implementation's server runs at once (the idle ones cost nothing measurable), and each configuration is
+ * measured in rounds: one run of every implementation per round, in a rotating order. The VM's speed drifts by 10-20%
+ * over seconds to minutes; a ratio is therefore taken within a round (both runs seconds apart) and its median over
+ * the rounds reported, rather than a ratio of medians measured minutes apart.
+ */
+async function startPairs(): Promise<Pair[]> {
+  const specs: Array<[Impl, Transport]> = [
+    ["raw", "plain"],
+    ["untyped", "plain"],
+    ["typed", "plain"],
+    ["grpc", "plain"],
+    ["raw", "curve"],
+    ["untyped", "curve"],
+    ["typed", "curve"],
+  ];
+  const pairs: Pair[] = [];
+  for (const [impl, transport] of specs) {
+    const { child, ready } = await startServer(impl, transport);
+    const client = await makeClient(impl, ready, transport);
+    // Warm the JIT on both sides before the first measured configuration (our path has far more code than raw's).
+    await many(client, 20_000, 16, Buffer.alloc(100, "x"));
+    pairs.push({ impl, transport, key: `${impl}/${transport}`, child, client });
+  }
+  return pairs;
+}
+
+interface Summary {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  /** Median over rounds of this run's throughput / raw's (same transport, same round). */
+  readonly rpsRatio: number;
+  /** Median over rounds of this run's p50 / raw's. */
+  readonly p50Ratio: number;
+}
+
 export async function requestsBench(options: RequestBenchOptions): Promise<string> {
   const impls: Impl[] = ["raw", "untyped", "typed", "grpc"];
   const configs = [1, 64].flatMap((inflight) => [100, 10_240].map((size) => ({ inflight, size })));
-  const results = new Map<string, Result>();
+  const results = new Map<string, Summary>();
+  /** Per configuration, per round: typed/curve throughput over grpc-js/plain's. */
+  const grpcRatios = new Map<string, number>();
   const key = (impl: Impl, t: Transport, inflight: number, size: number): string => `${impl}/${t}/${inflight}/${size}`;
-  for (const transport of ["plain", "curve"] as Transport[])
-    for (const impl of impls) {
-      if (impl === "grpc" && transport === "curve") continue;
-      const { child, ready } = await startServer(impl, transport);
-      const client = await makeClient(impl, ready, transport);
-      // Warm the JIT on both sides before the first measured configuration (our path has far more code than raw's).
-      await many(client, 20_000, 16, Buffer.alloc(100, "x"));
-      for (const { inflight, size } of configs) {
-        const payload = Buffer.alloc(size, "x");
-        const runs: Result[] = [];
-        for (let i = 0; i < options.repeats; i++)
-          runs.push(await measure(client, inflight, payload, options.durationMs));
-        results.set(key(impl, transport, inflight, size), median(runs));
+  const pairs = await startPairs();
+  for (const { inflight, size } of configs) {
+    const payload = Buffer.alloc(size, "x");
+    const rounds = new Map<string, Result[]>(pairs.map((p) => [p.key, []]));
+    for (let round = 0; round < options.repeats; round++)
+      for (let i = 0; i < pairs.length; i++) {
+        const pair = pairs[(i + round) % pairs.length]!;
+        rounds.get(pair.key)!.push(await measure(pair.client, inflight, payload, options.durationMs));
       }
-      await client.close();
-      child.kill();
+    const of = (k: string): Result[] => rounds.get(k)!;
+    for (const p of pairs) {
+      const mine = of(p.key);
+      const raw = of(`raw/${p.transport}`);
+      results.set(key(p.impl, p.transport, inflight, size), {
+        rps: median(mine.map((r) => r.rps)),
+        p50: median(mine.map((r) => r.p50)),
+        p99: median(mine.map((r) => r.p99)),
+        rpsRatio: median(mine.map((r, i) => r.rps / raw[i]!.rps)),
+        p50Ratio: median(mine.map((r, i) => r.p50 / raw[i]!.p50)),
+      });
     }
+    const grpc = of("grpc/plain");
+    grpcRatios.set(`${inflight}/${size}`, median(of("typed/curve").map((r, i) => r.rps / grpc[i]!.rps)));
+  }
+  for (const p of pairs) {
+    await p.client.close();
+    p.child.kill();
+  }
 
   // Server memory over many typed requests over CURVE, after warm-up.
   const { child, ready } = await startServer("typed", "curve");
@@ -117,23 +176,21 @@ export async function requestsBench(options: RequestBenchOptions): Promise<strin
     for (const { inflight, size } of configs)
       for (const impl of impls) {
         const r = results.get(key(impl, transport, inflight, size));
-        const raw = results.get(key("raw", transport, inflight, size))!;
         if (!r) continue;
         rows.push(
-          `| ${impl} | ${transport} | ${inflight} | ${size === 100 ? "100 B" : "10 KiB"} | ${f(r.rps)} | ${f(r.p50 * 1000)} | ${f(r.p99 * 1000)} | ${f(r.rps / raw.rps, 2)} | ${f(r.p50 / raw.p50, 2)} |`,
+          `| ${impl} | ${transport} | ${inflight} | ${size === 100 ? "100 B" : "10 KiB"} | ${f(r.rps)} | ${f(r.p50 * 1000)} | ${f(r.p99 * 1000)} | ${f(r.rpsRatio, 2)} | ${f(r.p50Ratio, 2)} |`,
         );
       }
-  const get = (impl: Impl, t: Transport, inflight: number, size: number): Result =>
-    results.get(key(impl, t, inflight, size))!;
+  const typedCurve = (inflight: number, size: number): Summary => results.get(key("typed", "curve", inflight, size))!;
   const target = (label: string, value: number, ok: boolean, unit = "x"): string =>
     `| ${label} | ${f(value, 2)}${unit} | ${ok ? "met" : "**missed**"} |`;
   const targets: string[] = [];
   for (const size of [100, 10_240]) {
     const s = size === 100 ? "100 B" : "10 KiB";
-    const t1 = get("typed", "curve", 1, size).rps / get("raw", "curve", 1, size).rps;
-    const p1 = get("typed", "curve", 1, size).p50 / get("raw", "curve", 1, size).p50;
-    const t64 = get("typed", "curve", 64, size).rps / get("raw", "curve", 64, size).rps;
-    const g64 = get("typed", "curve", 64, size).rps / get("grpc", "plain", 64, size).rps;
+    const t1 = typedCurve(1, size).rpsRatio;
+    const p1 = typedCurve(1, size).p50Ratio;
+    const t64 = typedCurve(64, size).rpsRatio;
+    const g64 = grpcRatios.get(`64/${size}`)!;
     targets.push(
       target(`typed/curve vs raw/curve, 1 in flight, ${s} (≥ 0.80)`, t1, t1 >= 0.8),
       target(`typed/curve p50 vs raw/curve p50, 1 in flight, ${s} (≤ 1.25)`, p1, p1 <= 1.25),
@@ -153,8 +210,10 @@ export async function requestsBench(options: RequestBenchOptions): Promise<strin
   return [
     "### Request path: raw zeromq ceiling, untyped, typed, grpc-js",
     "",
-    `Client and server in separate processes on loopback; each configuration ${options.repeats}× ${options.durationMs} ms, median reported. ` +
-      "Latency in µs. ×raw compares with the raw zeromq DEALER→ROUTER echo of the same transport, in-flight count and payload.",
+    `Client and server in separate processes on loopback, all servers up at once; each configuration measured in ${options.repeats} rounds, ` +
+      `each round one ${options.durationMs} ms run of every implementation (rotating order). Medians over the rounds; latency in µs. ` +
+      "×raw is the median over rounds of the ratio to the raw zeromq DEALER→ROUTER echo (same transport, in-flight count and payload) " +
+      "measured in the same round; the grpc-js targets likewise pair runs of the same round.",
     "",
     "| impl | transport | in flight | payload | req/s | p50 µs | p99 µs | req/s ×raw | p50 ×raw |",
     "|---|---|---|---|---|---|---|---|---|",
