@@ -1,4 +1,4 @@
-import { isUtf8 } from "node:buffer";
+import { isAscii, isUtf8 } from "node:buffer";
 import { OmqError } from "./errors.js";
 
 /**
@@ -251,7 +251,11 @@ export class BtReader {
     const start = this.pos;
     this.pos = end;
     const buf = this.buf;
-    if (!isUtf8(new Uint8Array(buf.buffer, buf.byteOffset + start, end - start))) return undefined;
+    const view = new Uint8Array(buf.buffer, buf.byteOffset + start, end - start);
+    // ASCII (the common case) is valid UTF-8 and decodes as latin1, a plain copy: 10 KiB in 0.6-0.85 µs against
+    // 1.3-1.9 µs through the UTF-8 check and decoder.
+    if (isAscii(view)) return buf.toString("latin1", start, end);
+    if (!isUtf8(view)) return undefined;
     return buf.toString("utf8", start, end);
   }
 

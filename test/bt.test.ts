@@ -82,6 +82,9 @@ test("typed decoding reads straight from bt: unknown fields skipped, as strict a
     g: 2n ** 70n,
   });
   expect(read("d1:ai-3e1:elee")).toEqual({ a: -3, e: [] });
+  for (const text of ["", "plain ascii", "héllo ✓ 𝄞", "\u0000\u007f"])
+    expect(codec.decodeBt(codec.string, codec.encodeBt(codec.string, text, "s"), "s")).toBe(text);
+  expect(() => codec.decodeBt(codec.string, Buffer.from("3:a\xffb", "latin1"), "s")).toThrow(/invalid UTF-8/);
   expect(() => read("d1:c2:hi1:ai1e1:elee")).toThrow(/not sorted/);
   expect(() => read("d1:ai1e1:ai2e1:elee")).toThrow(/not sorted or duplicated/);
   expect(() => read("d1:ai1e1:eleei0e")).toThrow(/trailing/);
