@@ -25,11 +25,11 @@ export function btEncode(value: BtValue): Buffer {
 }
 
 let scratch = Buffer.allocUnsafe(4096);
-let writing = false;
 
 /**
  * Writes bt straight into a scratch buffer shared by the process; typed codecs drive it field by field, without an
- * intermediate bt value. One message at a time: `start()`, the writes, then `finish()` (which copies the bytes out).
+ * intermediate bt value. One message at a time: `start()`, the writes, then `finish()` (which copies the bytes out);
+ * a failed encoding just drops its writer.
  */
 export class BtWriter {
   private pos = 0;
@@ -37,21 +37,13 @@ export class BtWriter {
   private constructor() {}
 
   static start(): BtWriter {
-    if (writing) throw new OmqError("INVALID_ARGUMENT", "bt writer in use (a codec called back into encoding)");
-    writing = true;
     return new BtWriter();
   }
 
   finish(): Buffer {
-    writing = false;
     const out = Buffer.allocUnsafe(this.pos);
     scratch.copy(out, 0, 0, this.pos);
     return out;
-  }
-
-  /** Ends a failed encoding (the writer can be started again). */
-  abandon(): void {
-    writing = false;
   }
 
   private reserve(n: number): void {

@@ -21,12 +21,7 @@ const EMPTY_DICT = Buffer.from("de");
 /** Encodes `value` as one bt message (validating it; errors name `path`). */
 export function encodeBt<T>(codec: Codec<T>, value: T, path: string): Buffer {
   const w = BtWriter.start();
-  try {
-    codec.writeBt(w, value, path);
-  } catch (err) {
-    w.abandon();
-    throw err;
-  }
+  codec.writeBt(w, value, path);
   return w.finish();
 }
 

@@ -54,6 +54,9 @@ test("codecs validate with the path of the offending value", () => {
   const value = { a: 7, b: { c: ["y" as const] } };
   expect(btDecode(codec.encodeBt(c, value, "a"))).toEqual(btDecode(btEncode(value)));
   expect(codec.decodeBt(c, codec.encodeBt(c, value, "a"), "a")).toEqual(value);
+  // A failed encoding leaves nothing behind for the next one.
+  expect(() => btEncode({ x: 0.5 })).toThrow(/safe integers/);
+  expect(codec.encodeBt(c, value, "a")).toEqual(btEncode(value));
 });
 
 test("typed decoding reads straight from bt: unknown fields skipped, as strict as btDecode", () => {
