@@ -2,6 +2,7 @@ import { randomFillSync } from "node:crypto";
 import { OmqError } from "./errors.js";
 
 export const REPLY_TAG_BYTES = 15;
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 let tagPool = Buffer.alloc(0);
 let tagOffset = 0;
@@ -119,8 +120,10 @@ export class PendingRequests {
     this.timer = undefined;
     this.armedFor = deadline;
     if (deadline === Infinity) return;
-    // Node's timers have millisecond granularity; +1 so that the deadline has passed when it fires.
-    this.timer = setTimeout(() => this.expire(), Math.max(0, Math.ceil(deadline - performance.now()) + 1));
+    // Node's timers have millisecond granularity; +1 so that the deadline has passed when it fires. Node fires delays
+    // beyond 2^31-1 ms after 1 ms: such a deadline is approached in steps instead.
+    const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, Math.ceil(deadline - performance.now()) + 1));
+    this.timer = setTimeout(() => this.expire(), delay);
   }
 
   /** Fails every request past its deadline (each rejection delivered as a job), then re-arms for the earliest left. */

@@ -1,5 +1,5 @@
-import { expect, test } from "@jest/globals";
-import type { OmqError } from "../runtime/index.js";
+import { expect, jest, test } from "@jest/globals";
+import { OmqError } from "../runtime/index.js";
 import { PendingRequests } from "../runtime/requests.js";
 import { waitFor } from "./helpers/omq.js";
 
@@ -53,4 +53,26 @@ test("a timeout's rejection is handed to deliverTimeout (the instance runs it as
   expect(settled).toBe(false);
   held[0]!();
   expect(await p).toMatchObject({ code: "TIMEOUT" });
+});
+
+test("a timeout beyond Node's longest timer delay (2^31-1 ms) neither fires early nor spins the timer", async () => {
+  const reqs = new PendingRequests();
+  let settled = false;
+  void add(reqs, "long", 2 ** 40).then(() => (settled = true));
+  expect(await add(reqs, "short", 30)).toMatchObject({ code: "TIMEOUT" });
+  // Node runs a longer delay after 1 ms: an unclamped timer would re-arm every millisecond from here on.
+  const timers = jest.spyOn(globalThis, "setTimeout");
+  try {
+    await new Promise((r) => setImmediate(r));
+    const before = timers.mock.calls.length;
+    const t0 = Date.now();
+    while (Date.now() - t0 < 30) await new Promise((r) => setImmediate(r));
+    expect(timers.mock.calls.length - before).toBeLessThanOrEqual(1);
+    expect(settled).toBe(false);
+    expect(reqs.size).toBe(1);
+  } finally {
+    timers.mockRestore();
+    reqs.failAll(new OmqError("CLOSED", "done"));
+  }
+  await waitFor(() => settled, "failAll");
 });
