@@ -110,9 +110,8 @@ export class BtWriter {
     this.mark(0x65);
   }
 
-  /** Any bt value (generic data: dict keys are sorted here). */
+  /** Any bt value (generic data: dict keys are sorted here). At most MAX_DEPTH lists and dicts deep, as on reading. */
   value(v: BtValue, depth: number): void {
-    if (depth > MAX_DEPTH) throw new OmqError("INVALID_ARGUMENT", "bt value nested too deeply");
     if (typeof v === "number") {
       if (!Number.isSafeInteger(v))
         throw new OmqError("INVALID_ARGUMENT", `bt integers must be safe integers, got ${v}`);
@@ -123,6 +122,8 @@ export class BtWriter {
       this.string(v);
     } else if (v instanceof Uint8Array) {
       this.bytes(v);
+    } else if (depth >= MAX_DEPTH) {
+      throw new OmqError("INVALID_ARGUMENT", "bt value nested too deeply");
     } else if (Array.isArray(v)) {
       this.list();
       for (const x of v) this.value(x, depth + 1);
@@ -149,19 +150,26 @@ function sortedKeys(d: BtDict): Array<[string, Buffer]> {
 /** Strict decode: canonical integers, sorted unique dict keys, no trailing data. Integers beyond 2^53 become bigint. */
 export function btDecode(data: Uint8Array): BtValue {
   const r = new BtReader(data);
-  const v = r.value(0);
+  const v = r.value();
   r.finish();
   return v;
 }
 
-/** Bytewise comparison of two ranges of one buffer (dict keys are short: a loop beats a native call). */
-function compareRanges(buf: Buffer, a: number, aEnd: number, b: number, bEnd: number): number {
-  const n = Math.min(aEnd - a, bEnd - b);
+/** Compares a[aStart, aEnd) with b[bStart, bEnd) like `Buffer.compare` (dict keys are short: a loop beats a native call). */
+function compareBytes(
+  a: Uint8Array,
+  aStart: number,
+  aEnd: number,
+  b: Uint8Array,
+  bStart: number,
+  bEnd: number,
+): number {
+  const n = Math.min(aEnd - aStart, bEnd - bStart);
   for (let i = 0; i < n; i++) {
-    const d = buf[a + i]! - buf[b + i]!;
+    const d = a[aStart + i]! - b[bStart + i]!;
     if (d !== 0) return d;
   }
-  return aEnd - a - (bEnd - b);
+  return aEnd - aStart - (bEnd - bStart);
 }
 
 /**
@@ -213,20 +221,14 @@ export class BtReader {
     const end = this.length();
     const start = this.pos;
     this.pos = end;
-    if (prevStart >= 0 && compareRanges(this.buf, prevStart, prevEnd, start, end) >= 0)
+    if (prevStart >= 0 && compareBytes(this.buf, prevStart, prevEnd, this.buf, start, end) >= 0)
       throw fail("dict keys not sorted or duplicated");
     return start;
   }
 
   /** Compares the bytes at [start, end) with `key`, like `Buffer.compare`. */
   compareKey(start: number, end: number, key: Uint8Array): number {
-    const buf = this.buf;
-    const n = Math.min(end - start, key.length);
-    for (let i = 0; i < n; i++) {
-      const d = buf[start + i]! - key[i]!;
-      if (d !== 0) return d;
-    }
-    return end - start - key.length;
+    return compareBytes(this.buf, start, end, key, 0, key.length);
   }
 
   /** A byte string, as a view of the input (no copy). */
@@ -251,35 +253,29 @@ export class BtReader {
     return buf.toString("utf8", start, end);
   }
 
-  value(depth: number): BtValue {
-    if (depth > MAX_DEPTH) throw fail("nested too deeply");
+  /** Any value at `pos`, as a generic bt value (nesting counts towards the same depth limit as `enter()`). */
+  value(): BtValue {
     const buf = this.buf;
     const c = buf[this.pos];
     if (c === undefined) throw fail("unexpected end");
     if (c === 0x69 /* i */) return this.integer();
     if (c === 0x6c /* l */) {
-      this.pos++;
+      this.enter();
       const list: BtValue[] = [];
-      while (buf[this.pos] !== 0x65) {
-        if (buf[this.pos] === undefined) throw fail("unterminated list");
-        list.push(this.value(depth + 1));
-      }
-      this.pos++;
+      while (this.more()) list.push(this.value());
       return list;
     }
     if (c === 0x64 /* d */) {
-      this.pos++;
+      this.enter();
       const dict: BtDict = Object.create(null) as BtDict;
       let prevStart = -1;
       let prevEnd = -1;
-      while (buf[this.pos] !== 0x65) {
-        if (buf[this.pos] === undefined) throw fail("unterminated dict");
+      while (this.more()) {
         const start = this.key(prevStart, prevEnd);
         prevStart = start;
         prevEnd = this.pos;
-        dict[buf.toString("utf8", start, prevEnd)] = this.value(depth + 1);
+        dict[buf.toString("utf8", start, prevEnd)] = this.value();
       }
-      this.pos++;
       return dict;
     }
     if (c >= 0x30 && c <= 0x39) return this.bytes();

@@ -46,7 +46,7 @@ export function invalid(path: string, expected: string, got: unknown): OmqError 
 
 /** A bt value of the wrong kind at `r.pos`: reads it (for its kind) and fails. */
 function wrongKind(r: BtReader, path: string, expected: string): OmqError {
-  return invalid(path, expected, r.value(0));
+  return invalid(path, expected, r.value());
 }
 
 const I = 0x69;
@@ -270,7 +270,7 @@ export function object<T>(name: string, fields: Record<string, Field>): Codec<T>
       if (c === 0) {
         const o = ordered[next++]!;
         out[o.key] = o.field.codec.readBt(r, `${p}.${o.key}`);
-      } else r.value(0); // a field we do not know: skipped
+      } else r.value(); // a field we do not know: skipped
     }
     for (const [key, f] of entries) if (!f.optional && out[key] === undefined) throw missing(p, key);
     return out as T;
@@ -303,17 +303,11 @@ export const empty: Codec<void> = {
     w.end();
   },
   readBt: (r) => {
-    r.value(0); // anything is accepted, as no payload is expected
+    r.value(); // anything is accepted, as no payload is expected
   },
   toJson: () => ({}),
   fromJson: () => undefined,
 };
 
 /** Raw data frames (commands with `encoding: "raw"` pass them through untouched; this codec only checks the shape). */
-export const frames: Codec<Uint8Array[]> = {
-  name: "Frames",
-  writeBt: (w, v, p) => array(bytes).writeBt(w, v, p),
-  readBt: (r, p) => array(bytes).readBt(r, p),
-  toJson: (v, p) => array(bytes).toJson(v, p),
-  fromJson: (v, p) => array(bytes).fromJson(v, p),
-};
+export const frames: Codec<Uint8Array[]> = { ...array(bytes), name: "Frames" };
