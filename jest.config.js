@@ -8,5 +8,7 @@ export default {
     "^.+\\.ts$": ["ts-jest", { useESM: true, diagnostics: false }],
   },
   testMatch: ["<rootDir>/test/**/*.test.ts"],
+  // The C++ interop suite needs a C++ toolchain: `npm run test:interop` (jest.interop.config.js).
+  testPathIgnorePatterns: ["/node_modules/", "<rootDir>/test/interop/"],
   testTimeout: 20000,
 };

@@ -26,8 +26,12 @@ export function encodeBt<T>(codec: Codec<T>, value: T, path: string): Buffer {
 }
 
 /** Decodes and validates one bt message (`undefined`: no payload, read as an empty dict). */
+/**
+ * Decodes one bt payload. No payload frame, or an empty one (C++ callers often send `""` for "no arguments"; it is
+ * never valid bencode), reads as an empty dict: fine for `void` and all-optional objects, a clear error otherwise.
+ */
 export function decodeBt<T>(codec: Codec<T>, data: Uint8Array | undefined, path: string): T {
-  const r = new BtReader(data ?? EMPTY_DICT);
+  const r = new BtReader(data?.length ? data : EMPTY_DICT);
   const v = codec.readBt(r, path);
   r.finish();
   return v;

@@ -4,10 +4,12 @@ import { toHex } from "./encoding.js";
 const EMPTY = new Uint8Array(0);
 
 /**
- * Who a message came from, and where a send goes (reference §1.6). Two kinds:
+ * Who a message came from, and where a send goes (docs/identity.md). Two kinds:
  * - service node: `id === ConnectionID.SN_ID` with a 32-byte pubkey; equal when the pubkeys are equal;
  * - other: `id > 0` (a listener or an outgoing connection) with an optional proven pubkey and, for peers that
- *   connected to one of our listeners, their route. Equal when id and route are equal (pubkeys ignored).
+ *   connected to one of our listeners, their route. Equal when id and route are equal (pubkeys ignored), as in
+ *   C++ OxenMQ. A send to an incoming peer's id reaches only that connection, or a later connection on the same
+ *   route authenticated with the same key: never a connection of another key that took the route over.
  */
 export class ConnectionID {
   static readonly SN_ID = -1;
@@ -17,6 +19,8 @@ export class ConnectionID {
     readonly id: number,
     readonly pubkey: Uint8Array = EMPTY,
     readonly route: Uint8Array = EMPTY,
+    /** @internal the incoming connection this id was made for (0 for others). */
+    readonly serial = 0,
   ) {}
 
   /** The id of a service node, by its x25519 public key. */
@@ -30,21 +34,24 @@ export class ConnectionID {
   }
 
   private cachedKey: string | undefined;
+  private cachedRouteKey: string | undefined;
+
+  /** @internal the route as a Map key. */
+  get routeKey(): string {
+    return (this.cachedRouteKey ??= Buffer.from(
+      this.route.buffer,
+      this.route.byteOffset,
+      this.route.byteLength,
+    ).toString("latin1"));
+  }
 
   /** A stable string usable as a Map key, following the equality rule above (computed once). */
   get key(): string {
-    return (this.cachedKey ??= this.isSN
-      ? `sn:${toHex(this.pubkey)}`
-      : `${this.id}:${Buffer.from(this.route.buffer, this.route.byteOffset, this.route.byteLength).toString("latin1")}`);
+    return (this.cachedKey ??= this.isSN ? `sn:${toHex(this.pubkey)}` : `${this.id}:${this.routeKey}`);
   }
 
   equals(other: ConnectionID): boolean {
     return this.key === other.key;
-  }
-
-  /** Copy without the route (the outgoing or listener connection as a whole). */
-  unrouted(): ConnectionID {
-    return new ConnectionID(this.id, this.pubkey);
   }
 
   toString(): string {

@@ -6,7 +6,7 @@ import { OmqError } from "./errors.js";
 import type { KeyPair } from "./keys.js";
 import type { Log } from "./log.js";
 import { Outgoing } from "./outgoing.js";
-import { makeProofRoute, randomRoute } from "./proof.js";
+import { randomBytes } from "node:crypto";
 import type { Scheduler } from "./scheduler.js";
 import { makeDealer, type SocketTunables } from "./sockets.js";
 
@@ -24,8 +24,9 @@ export interface ConnectionsHost {
 }
 
 /**
- * Our outgoing DEALER connections: opening them (with the route proof as routing id over CURVE), the HI/HELLO
- * handshake with its timeout, and closing them. Service-node connections are also indexed by key in `byKey`.
+ * Our outgoing DEALER connections: opening them, the HI/HELLO handshake with its timeout, and closing them. Each
+ * socket has a random routing id, which libzmq presents again on every reconnect (so a listener keeps addressing us
+ * by the same route); the server learns our key from the CURVE handshake itself (docs/identity.md). Service-node connections are also indexed by key in `byKey`.
  */
 export class Connections {
   readonly byId = new Map<number, Outgoing>();
@@ -79,10 +80,9 @@ export class Connections {
     isSN: boolean,
     idleExpiry: number,
   ): Outgoing {
-    const { keys } = this.host;
     const curve = serverKey?.length === 32;
     const socket = makeDealer(this.host.context, this.host.tunables, {
-      routingId: curve ? makeProofRoute(keys.publicKey, keys.secretKey, serverKey) : randomRoute(),
+      routingId: randomRoute(),
       ...(curve ? { curve: { serverKey: toZ85(serverKey), ...this.host.z85 } } : {}),
     });
     try {
@@ -114,4 +114,9 @@ export class Connections {
   closeAll(linger: number): void {
     for (const o of [...this.byId.values()]) this.close(o, linger);
   }
+}
+
+/** A routing id for our outgoing sockets: 128 random bits, never starting with 0 (libzmq's own ids do). */
+function randomRoute(): Buffer {
+  return Buffer.concat([Buffer.from("r"), randomBytes(16)]);
 }

@@ -1,16 +1,13 @@
 import type { Dealer, Router } from "zeromq";
-import type { AuthLevel } from "./auth.js";
 import { ConnectionID } from "./connection-id.js";
 import type { KeyPair } from "./keys.js";
 import type { Listener } from "./listener.js";
 import type { Log } from "./log.js";
 import type { Outgoing } from "./outgoing.js";
 import { handleMessage, type Peer, type ProtocolHost } from "./protocol.js";
-import type { ZapHandler } from "./zap.js";
 
 export interface IngressHost {
   readonly protocol: ProtocolHost;
-  readonly zap: ZapHandler;
   readonly keys: KeyPair;
   readonly ownHex: string;
   readonly log: Log;
@@ -21,15 +18,18 @@ export interface IngressHost {
 
 /**
  * The receiving side: one loop per socket, and for each message the `Peer` with what was proven about its sender
- * (reference §1.10, §4.1) before the protocol handles it.
+ * (docs/identity.md) before the protocol handles it.
  */
 export class Ingress {
   readonly loops: Promise<void>[] = [];
 
   constructor(private readonly host: IngressHost) {}
 
-  /** Reads `socket` until it closes; a handler error is logged and never stops the loop. */
-  run(socket: Router | Dealer, onMessage: (frames: Buffer[]) => void): void {
+  /**
+   * Reads `socket` until it closes; a handler error is logged and never stops the loop. `afterEach` runs after each
+   * message, before the next receive: the one moment when no message has been read from the socket unprocessed.
+   */
+  run(socket: Router | Dealer, onMessage: (frames: Buffer[]) => void, afterEach?: () => void): void {
     const { log } = this.host;
     // `receive()` directly rather than `for await`: zeromq.js's async iterator adds a promise and a result object per
     // message.
@@ -44,6 +44,7 @@ export class Ingress {
         }
         try {
           onMessage(frames);
+          afterEach?.();
         } catch (err) {
           log.error(`internal error handling a message: ${err instanceof Error ? err.stack : String(err)}`);
         }
@@ -52,7 +53,10 @@ export class Ingress {
     this.loops.push(loop);
   }
 
-  /** A message on one of our listeners: `[route, command, data…]`, or a `[route, ""]` connect/disconnect notification. */
+  /**
+   * A message on one of our listeners: `[route, command, data…]`, or a `[route, ""]` connect/disconnect notification
+   * (or a peer's imitation of one), which the listener consumes.
+   */
   fromListener(l: Listener, frames: Buffer[]): void {
     const h = this.host;
     if (!h.running()) return;
@@ -61,39 +65,33 @@ export class Ingress {
       h.log.warn("Dropping a message with only a route");
       return;
     }
-    if (frames.length === 2 && frames[1]!.length === 0) {
-      if (l.kind === "curve") l.onNotify(route, h.zap, h.keys.secretKey);
-      return;
-    }
-    let conn: ConnectionID;
-    let auth: AuthLevel;
-    let sn: boolean;
-    let remote = "(unknown)";
+    let peer: Peer;
     if (l.kind === "self") {
-      sn = h.isActiveSN(h.ownHex);
-      conn = sn ? ConnectionID.sn(h.keys.publicKey) : new ConnectionID(l.connId, h.keys.publicKey, route);
-      auth = "admin";
+      const sn = h.isActiveSN(h.ownHex);
+      peer = {
+        conn: sn ? ConnectionID.sn(h.keys.publicKey) : new ConnectionID(l.connId, h.keys.publicKey, route),
+        auth: "admin",
+        sn,
+        remote: "(unknown)",
+        onListener: true,
+        outgoing: undefined,
+        send: (f) => l.sendTo(new ConnectionID(l.connId, undefined, route), f),
+      };
     } else {
-      const id = l.kind === "curve" ? l.identity(route) : undefined;
-      sn = id !== undefined && h.isActiveSN(id.pubkeyHex);
-      conn =
-        id === undefined
-          ? new ConnectionID(l.connId, undefined, route)
-          : sn
-            ? ConnectionID.sn(id.pubkey)
-            : new ConnectionID(l.connId, id.pubkey, route);
-      auth = id?.level ?? l.anonymousLevel;
-      if (id) remote = id.remote;
+      const c = l.receive(frames);
+      if (c === undefined) return;
+      const id = c.identity;
+      const sn = id.pubkeyHex !== "" && h.isActiveSN(id.pubkeyHex);
+      peer = {
+        conn: sn ? ConnectionID.sn(id.pubkey) : new ConnectionID(l.connId, id.pubkey, c.route, c.serial),
+        auth: id.level,
+        sn,
+        remote: id.remote,
+        onListener: true,
+        outgoing: undefined,
+        send: (f) => l.sendTo(c, f),
+      };
     }
-    const peer: Peer = {
-      conn,
-      auth,
-      sn,
-      remote,
-      onListener: true,
-      outgoing: undefined,
-      send: (f) => l.sendTo(route, f),
-    };
     handleMessage(h.protocol, peer, frames.slice(1));
   }
 

@@ -1,44 +1,76 @@
-import type { Router } from "zeromq";
+import { randomBytes } from "node:crypto";
+import { Dealer, type Context, type Router } from "zeromq";
 import type { AuthLevel } from "./auth.js";
+import type { ConnectionID } from "./connection-id.js";
 import { toHex } from "./encoding.js";
+import { OmqError } from "./errors.js";
+import { HandshakeGate, type GateHost, type ZapReplies } from "./handshakes.js";
 import type { Log } from "./log.js";
-import { verifyProofRoute } from "./proof.js";
+import { Conn, meet, RouteTable, UNATTRIBUTED } from "./routes.js";
 import { Outbox, type Frame } from "./sockets.js";
-import type { OmqError } from "./errors.js";
-import type { AllowFunc, ZapHandler } from "./zap.js";
+import type { AllowFunc, ZapDomain } from "./zap.js";
 
 export interface ListenOptions {
-  /** Called once per incoming handshake; returning "denied" refuses the connection. Default: everyone at "none". */
-  readonly allow?: AllowFunc;
   /**
-   * CURVE listeners: the auth level of a route that proved no key (a C++ OxenMQ or raw zeromq client). Default "none".
-   * Plain listeners: the auth level of every message on the listener (reference §4.2). Default "none".
+   * Called once per incoming handshake with the peer's address, its CURVE key (empty on plain listeners) and whether
+   * that key is an active service node; the level it returns is the connection's, and "denied" refuses it.
    */
+  readonly allow?: AllowFunc;
+  /** The level of every connection when there is no `allow` callback. Default "none". */
   readonly level?: AuthLevel;
-}
-
-/** What a listener knows about a route that proved a key. */
-export interface RouteIdentity {
-  readonly pubkey: Uint8Array;
-  readonly pubkeyHex: string;
-  readonly level: AuthLevel;
-  readonly remote: string;
 }
 
 export type ListenerKind = "curve" | "plain" | "self";
 
+/** Timing of the handshake gate (ms); see docs/identity.md. */
+export const HANDSHAKE_SETTLE_TIME = 500;
+export const HANDSHAKE_LIMBO_TIME = 10_000;
+/** Liveness checks after a route's empty frame: delays (ms) until its session is found gone, else it is alive. */
+const PROBE_DELAYS = [5, 50, 500, 2_000];
+const PROBE_COOLDOWN_MIN = 30_000;
+const PROBE_COOLDOWN_MAX = 3_600_000;
+
+interface HeldSend {
+  readonly to: ConnectionID | Conn;
+  readonly frames: Frame[];
+  readonly onError: ((err: OmqError) => void) | undefined;
+}
+
+export interface ListenerDeps {
+  readonly context: Context;
+  readonly zap: ZapReplies;
+  readonly isServiceNode: (pubkeyHex: string) => boolean;
+}
+
 /**
- * One bound ROUTER and the identities of its routes. On a CURVE listener a route is bound to a public key only
- * by a valid route proof claimed against a pending ZAP approval of that key (reference §4.1); every connect and
- * disconnect notification of the route clears what was known about it first.
+ * One bound ROUTER and the identities of its connections (docs/identity.md). Curve and plain listeners run with
+ * ROUTER_HANDOVER (as C++ OxenMQ does) and ROUTER_NOTIFY; their handshakes go through this listener's gate, and
+ * every route they have ever delivered a message on is in `table` until it is proven dead and drained. The built-in
+ * inproc listener ("self") has no handshakes: its messages are admin and carry our own key.
  */
-export class Listener {
+export class Listener implements GateHost {
   readonly outbox: Outbox;
-  /** Open routes: the identity they proved, or null for an anonymous route. */
-  private readonly routes = new Map<string, RouteIdentity | null>();
-  /** Proven key (hex) → its open routes, for sending to a service node over its incoming connection. */
-  readonly routesByKey = new Map<string, Set<string>>();
+  readonly table = new RouteTable();
+  readonly gate: HandshakeGate | undefined;
   endpoint = "";
+  /** Messages read so far: the clock for "drained" (see RouteTable.sweepDead). */
+  clock = 0;
+  private readonly zap: ZapReplies | undefined;
+  private readonly held: HeldSend[] = [];
+  /**
+   * A private inproc connection to our own socket, used to make the receive loop run once more. The drain check
+   * reads `socket.readable`, which consumes libzmq's edge-triggered readiness signal; done outside the loop while it
+   * waits, it could leave a message unread indefinitely, so the check only ever runs inside the loop.
+   */
+  private readonly wake: { socket: Dealer; key: string; address: string } | undefined;
+  private wakePending = false;
+  private closed = false;
+  private readonly watching: Promise<void> | undefined;
+  /** Handshake outcomes reported by libzmq, for spotting routes whose disconnect notification was lost. */
+  private handshakes = 0;
+  private failures = 0;
+  private disconnects = 0;
+  private lastSweep = 0;
 
   constructor(
     readonly connId: number,
@@ -47,70 +79,306 @@ export class Listener {
     readonly options: ListenOptions,
     readonly socket: Router,
     private readonly log: Log,
+    deps?: ListenerDeps,
   ) {
     this.outbox = new Outbox(socket, log, `listener ${bindAddress}`);
+    if (kind === "self" || !deps) return;
+    this.zap = deps.zap;
+    const wakeId = Buffer.concat([Buffer.from("w"), randomBytes(31)]);
+    const wakeSocket = new Dealer({ context: deps.context, linger: 0, sendTimeout: 0 });
+    (wakeSocket as unknown as { setStringOption(o: number, v: Buffer): void }).setStringOption(5, wakeId);
+    this.wake = { socket: wakeSocket, key: wakeId.toString("latin1"), address: `inproc://oxenmq-listener-${connId}` };
+    this.gate = new HandshakeGate(
+      this,
+      deps.zap,
+      {
+        curve: kind === "curve",
+        allow: options.allow,
+        level: options.level ?? "none",
+        isServiceNode: deps.isServiceNode,
+        settleTime: HANDSHAKE_SETTLE_TIME,
+        limboTime: HANDSHAKE_LIMBO_TIME,
+      },
+      log,
+    );
+    // libzmq's monitor must exist before the socket binds, so that no handshake event is missed.
+    this.watching = this.watch();
   }
 
-  /** Level of messages from a route that proved nothing. */
-  get anonymousLevel(): AuthLevel {
-    return this.options.level ?? "none";
+  /** Binds the socket (after its private wake endpoint) and returns the bound endpoint. */
+  async bind(): Promise<string> {
+    if (this.wake) {
+      await this.socket.bind(this.wake.address);
+      this.wake.socket.connect(this.wake.address);
+    }
+    await this.socket.bind(this.bindAddress);
+    this.endpoint = this.socket.lastEndpoint ?? this.bindAddress;
+    return this.endpoint;
   }
 
-  identity(route: Buffer): RouteIdentity | undefined {
-    return this.routes.get(route.toString("latin1")) ?? undefined;
+  /** The ZAP domain of this listener (curve and plain listeners). */
+  get zapDomain(): ZapDomain | undefined {
+    const gate = this.gate;
+    return gate ? { curve: this.kind === "curve", request: (req) => gate.request(req) } : undefined;
+  }
+
+  /** Open incoming connections as far as the listener knows (entries not yet proven dead). */
+  get connections(): number {
+    return this.table.liveSize;
   }
 
   /**
-   * A `[route, ""]` notification: the route's connection opened (route unknown) or closed (route known). A peer can
-   * forge one on its own route only, which can only lose it its own identity.
+   * A message `[route, ...frames]` from the socket. Returns the connection to serve it as, or undefined when it was
+   * a connect/disconnect notification (or a peer's imitation of one), which the listener consumes.
    */
-  onNotify(route: Buffer, zap: ZapHandler, secretKey: Uint8Array): void {
+  receive(frames: Buffer[]): Conn | undefined {
+    const route = frames[0]!;
     const key = route.toString("latin1");
-    if (this.routes.has(key)) {
-      this.forget(key);
-      return;
+    if (key === this.wake?.key) {
+      this.wakePending = false;
+      return undefined;
     }
-    let identity: RouteIdentity | null = null;
-    const pubkey = verifyProofRoute(route, secretKey);
-    if (pubkey) {
-      const pubkeyHex = toHex(pubkey);
-      const approval = zap.claim(pubkeyHex);
-      if (approval) {
-        identity = { pubkey, pubkeyHex, level: approval.level, remote: approval.address };
-        let set = this.routesByKey.get(pubkeyHex);
-        if (!set) this.routesByKey.set(pubkeyHex, (set = new Set()));
-        set.add(key);
-      } else {
-        this.log.warn(`Route proof for ${pubkeyHex} without a pending handshake of that key; treating it as anonymous`);
-      }
+    const clock = ++this.clock;
+    let conn = this.table.get(key);
+    if (frames.length === 2 && frames[1]!.length === 0) {
+      this.onEmpty(route, conn);
+      return undefined;
     }
-    this.routes.set(key, identity);
+    if (conn === undefined) {
+      // Cannot happen while libzmq sends its connect notification first; serve it at the lowest level, and keep
+      // the route so that an empty frame from it later is never mistaken for a new connection.
+      this.log.warn(`Message on a route without a connect notification; serving it as unattributed`);
+      conn = this.table.open(route, UNATTRIBUTED, [], clock);
+    }
+    conn.lastRead = clock;
+    return conn;
   }
 
-  /** Sends `[route, ...frames]`; a route that has vanished (EHOSTUNREACH) is forgotten before `onError` runs. */
-  sendTo(route: Uint8Array, frames: Frame[], onError?: (err: OmqError) => void): void {
-    const buf = Buffer.isBuffer(route) ? route : Buffer.from(route.buffer, route.byteOffset, route.byteLength);
-    this.outbox.push([buf, ...frames], (err) => {
+  /** Runs the checks that wait for the socket to drain; call only when no received message is unprocessed. */
+  afterReceive(): void {
+    if (this.gate?.wantsDrain || this.table.hasDying) this.checkDrain();
+  }
+
+  /** Connections authenticated with `pubkeyHex`, most recent last. */
+  connsWithKey(pubkeyHex: string): ReadonlySet<Conn> | undefined {
+    return this.table.withKey(pubkeyHex);
+  }
+
+  /**
+   * Sends `[route, ...frames]` to a connection: a ConnectionID from a message (only while its route is still held
+   * by that connection, or by another connection of the same proven key) or a Conn. Held while a handshake is
+   * unresolved. A vanished route (EHOSTUNREACH) marks the connection dead before `done` runs.
+   */
+  sendTo(to: ConnectionID | Conn, frames: Frame[], onError?: (err: OmqError) => void): void {
+    if (this.held.length || this.gate?.holding) {
+      this.held.push({ to, frames, onError });
+      return;
+    }
+    this.deliver(to, frames, onError);
+  }
+
+  close(linger: number): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.gate?.shutdown();
+    const closed = new OmqError("CLOSED", `listener ${this.bindAddress} is closed`);
+    for (const h of this.held.splice(0)) h.onError?.(closed);
+    this.wake?.socket.close();
+    if (!this.socket.closed) {
+      this.socket.linger = linger;
+      this.socket.close();
+    }
+  }
+
+  /** Resolves when the event watcher has stopped (after close). */
+  stopped(): Promise<void> {
+    return this.watching ?? Promise.resolve();
+  }
+
+  private onEmpty(route: Buffer, conn: Conn | undefined): void {
+    const clock = this.clock;
+    const gate = this.gate;
+    if (!gate) return;
+    const cand = gate.candidate();
+    this.log.trace(() => `empty frame: route ${conn ? `known (serial ${conn.serial})` : "new"}, candidate ${!!cand}`);
+    if (conn === undefined) {
+      // A route the table does not know: libzmq's connect notification of a new pipe (no live pipe is unknown).
+      if (cand) {
+        this.table.open(route, cand.identity, cand.sessions, clock);
+        gate.matched();
+      } else {
+        this.log.warn("Connect notification with no approved handshake outstanding; the connection is unattributed");
+        this.table.open(route, UNATTRIBUTED, [], clock);
+      }
+      return;
+    }
+    conn.lastRead = clock;
+    if (cand) {
+      // The holder's disconnect, its forgery, or the outstanding handshake taking the route over: until the gate
+      // knows which, the route is served as the meet of both.
+      const merged = this.table.open(
+        route,
+        meet(conn.identity, cand.identity),
+        [...conn.sessions, ...cand.sessions],
+        clock,
+      );
+      gate.ambiguous(merged, conn);
+      return;
+    }
+    // No handshake outstanding: the holder's disconnect notification, or a forgery; find out which.
+    this.log.debug(() => `Empty frame on a known route (serial ${conn.serial}): checking whether it closed`);
+    this.suspect(conn);
+  }
+
+  /**
+   * Checks whether a connection has closed: its handshake sessions are asked for (silently, through our ZAP
+   * socket) a few times over two seconds; once none exists the route is dead. A connection found alive (a peer that
+   * imitated a notification) is not checked again for a cooldown that doubles each time.
+   */
+  suspect(conn: Conn): void {
+    if (this.closed || conn.dead || conn.probing || Date.now() < conn.probeCooldownUntil) return;
+    conn.probing = true;
+    const step = async (i: number): Promise<void> => {
+      if (this.closed || conn.dead) return;
+      if (!(await this.isAlive(conn))) {
+        conn.probing = false;
+        this.table.markDead(conn);
+        this.wantDrain();
+        return;
+      }
+      if (i + 1 < PROBE_DELAYS.length) {
+        setTimeout(() => void step(i + 1), PROBE_DELAYS[i + 1]! - PROBE_DELAYS[i]!).unref();
+        return;
+      }
+      conn.probing = false;
+      conn.probeCooldown = Math.min(PROBE_COOLDOWN_MAX, Math.max(PROBE_COOLDOWN_MIN, conn.probeCooldown * 2));
+      conn.probeCooldownUntil = Date.now() + conn.probeCooldown;
+    };
+    setTimeout(() => void step(0), PROBE_DELAYS[0]).unref();
+  }
+
+  private async isAlive(conn: Conn): Promise<boolean> {
+    const zap = this.zap;
+    if (!zap) return true;
+    if (conn.sessions.length === 0) {
+      // No handshake to ask (an unattributed route): ask the route itself with a frame OxenMQ peers ignore.
+      return new Promise((resolve) =>
+        this.outbox.push([conn.route, "UNKNOWNCOMMAND"], (err) => resolve(err?.code !== "HOST_UNREACHABLE")),
+      );
+    }
+    for (const s of conn.sessions) if (await zap.alive(s)) return true;
+    return false;
+  }
+
+  private deliver(to: ConnectionID | Conn, frames: Frame[], onError: ((err: OmqError) => void) | undefined): void {
+    if (!this.gate) {
+      // The inproc listener keeps no table: its routes are our own sockets.
+      const route = to instanceof Conn ? to.route : Buffer.from(to.route);
+      this.outbox.push([route, ...frames], onError && ((err) => err && onError(err)));
+      return;
+    }
+    const conn = this.resolve(to);
+    if (conn === undefined) {
+      onError?.(new OmqError("HOST_UNREACHABLE", `${String(to)} is no longer connected to ${this.bindAddress}`));
+      return;
+    }
+    this.outbox.push([conn.route, ...frames], (err) => {
       if (!err) return;
-      if (err.code === "HOST_UNREACHABLE") this.forget(buf.toString("latin1"));
+      if (err.code === "HOST_UNREACHABLE") {
+        this.table.markDead(conn);
+        this.wantDrain();
+      }
       onError?.(err);
     });
   }
 
-  /** Drops a route, e.g. after a send to it failed with EHOSTUNREACH. */
-  forget(key: string): void {
-    const id = this.routes.get(key);
-    this.routes.delete(key);
-    if (id) {
-      const set = this.routesByKey.get(id.pubkeyHex);
-      set?.delete(key);
-      if (set?.size === 0) this.routesByKey.delete(id.pubkeyHex);
+  /**
+   * The connection a send goes to: the same one, or one authenticated with the same key that holds the route now.
+   * Never a connection of another key that took the route over.
+   */
+  private resolve(to: ConnectionID | Conn): Conn | undefined {
+    const conn = this.table.get(to instanceof Conn ? to.key : to.routeKey);
+    if (conn === undefined || conn.dead) return undefined;
+    if (conn === to || conn.serial === to.serial) return conn;
+    const hex = to instanceof Conn ? to.identity.pubkeyHex : to.pubkey.length === 32 ? toHex(to.pubkey) : "";
+    return hex !== "" && conn.identity.pubkeyHex === hex ? conn : undefined;
+  }
+
+  /** GateHost: sends may flow again. */
+  released(): void {
+    while (this.held.length && !this.gate?.holding) {
+      const h = this.held.shift()!;
+      this.deliver(h.to, h.frames, h.onError);
     }
   }
 
-  close(linger: number): void {
-    if (this.socket.closed) return;
-    this.socket.linger = linger;
-    this.socket.close();
+  /** GateHost: asks for a drain check; it runs in the receive loop, which the wake connection sets going. */
+  wantDrain(): void {
+    if (this.wakePending || this.closed || !this.wake) return;
+    this.wakePending = true;
+    this.wake.socket.send("w").catch(() => (this.wakePending = false));
+  }
+
+  private checkDrain(): void {
+    if (this.closed || this.socket.closed) return;
+    if (!this.gate?.wantsDrain && !this.table.hasDying) return;
+    // Safe here: the loop has processed every message it read, and calls receive() (which checks again) next.
+    const quiescent = !this.socket.readable;
+    // More reads than a full round of libzmq's fair queue (one message per pipe per round) plus its command lag.
+    const bound = this.table.size + 128;
+    this.gate?.onDrain(quiescent, this.clock, bound);
+    this.table.sweepDead(quiescent, this.clock, bound);
+  }
+
+  /** Reads libzmq's socket events: handshake outcomes for the gate, disconnects for the stale-route sweep. */
+  private async watch(): Promise<void> {
+    const events = this.socket.events;
+    for (;;) {
+      let ev;
+      try {
+        ev = await events.receive();
+      } catch {
+        return;
+      }
+      this.log.trace(() => `socket event ${ev.type}`);
+      switch (ev.type) {
+        case "handshake":
+          this.handshakes++;
+          this.gate?.onHandshake(this.clock);
+          break;
+        case "handshake:error:protocol":
+        case "handshake:error:auth":
+        case "handshake:error:other":
+          this.failures++;
+          this.gate?.onFailure();
+          break;
+        case "disconnect":
+          this.disconnects++;
+          this.gate?.onFailure();
+          this.sweepStale();
+          break;
+        case "end":
+          return;
+        default:
+          break;
+      }
+    }
+  }
+
+  /**
+   * libzmq drops a disconnect notification when the closing pipe is full, which would leave its route in the table.
+   * When the table holds more connections than libzmq has open, the least recently active ones are checked.
+   */
+  private sweepStale(): void {
+    const open = this.handshakes + this.failures - this.disconnects;
+    const excess = this.table.liveSize - open;
+    const now = Date.now();
+    if (excess <= 0 || now - this.lastSweep < 1_000) return;
+    this.lastSweep = now;
+    const idle = [...this.table.values()]
+      .filter((c) => !c.dead && !c.probing && now >= c.probeCooldownUntil)
+      .sort((a, b) => a.lastRead - b.lastRead)
+      .slice(0, excess);
+    for (const c of idle) this.suspect(c);
   }
 }

@@ -116,16 +116,10 @@ export class OxenMQ {
     this.closeLinger = options.closeLinger ?? 5_000;
     this.ownHex = toHex(keys.publicKey);
     this.z85 = { publicKey: toZ85(keys.publicKey), secretKey: toZ85(keys.secretKey) };
-    this.zap = new ZapHandler(
-      this.context,
-      this.logger,
-      (domain) => {
-        const m = /^i(\d+)e$/.exec(domain);
-        const l = m ? this.listeners[Number(m[1])] : undefined;
-        return l && l.kind !== "self" ? { curve: l.kind === "curve", allow: l.options.allow } : undefined;
-      },
-      (hex) => this.sn.isActive(hex),
-    );
+    this.zap = new ZapHandler(this.context, this.logger, (domain) => {
+      const m = /^i(\d+)e$/.exec(domain);
+      return m ? this.listeners[Number(m[1])]?.zapDomain : undefined;
+    });
     this.protocol = {
       omq: this,
       registry: this.registry,
@@ -138,7 +132,6 @@ export class OxenMQ {
     this.nextConnId = 2; // id 1 is the built-in inproc listener, as in C++
     this.ingress = new Ingress({
       protocol: this.protocol,
-      zap: this.zap,
       keys,
       ownHex: this.ownHex,
       log: this.logger,
@@ -193,6 +186,20 @@ export class OxenMQ {
     return this.state === "running";
   }
 
+  /**
+   * Connection counts: `incoming` open connections on our listeners, `tracked` routes the listeners hold (incoming
+   * plus closed ones whose last messages may still be unread), and `outgoing` connections we opened.
+   */
+  connectionStats(): { incoming: number; tracked: number; outgoing: number } {
+    let incoming = 0;
+    let tracked = 0;
+    for (const l of this.listeners) {
+      incoming += l.connections;
+      tracked += l.table.size;
+    }
+    return { incoming, tracked, outgoing: this.connections.byId.size };
+  }
+
   // ---- commands -------------------------------------------------------------------------------------------------
 
   addCategory(name: string, access?: AccessSpec, options?: CategoryOptions): CategoryHelper {
@@ -227,7 +234,7 @@ export class OxenMQ {
     return this.listen("curve", bind, options);
   }
 
-  /** Listens without encryption; every message gets the listener's `level` (reference §4.2). */
+  /** Listens without encryption; each connection gets the level `allow(address, empty key, false)` returns. */
   listenPlain(bind: string, options: ListenOptions = {}): Promise<string> {
     return this.listen("plain", bind, options);
   }
@@ -240,9 +247,12 @@ export class OxenMQ {
     const socket = makeRouter(this.context, this.tunables, {
       ...(kind === "curve" ? { curveKeys: this.z85 } : {}),
       zapDomain: `i${index}e`,
-      notify: kind === "curve",
     });
-    const listener = new Listener(this.nextConnId++, kind, bind, options, socket, this.logger);
+    const listener = new Listener(this.nextConnId++, kind, bind, options, socket, this.logger, {
+      context: this.context,
+      zap: this.zap,
+      isServiceNode: (hex) => this.sn.isActive(hex),
+    });
     this.listeners.push(listener);
     const result = new Promise<string>((resolve, reject) => {
       if (this.state === "new" || this.state === "starting") this.pendingBinds.push({ listener, resolve, reject });
@@ -254,14 +264,17 @@ export class OxenMQ {
 
   private async bindListener(l: Listener): Promise<string> {
     try {
-      await l.socket.bind(l.bindAddress);
+      await l.bind();
     } catch (err) {
-      l.socket.close();
+      l.close(0);
       throw OmqError.fromZmq(err, "BIND_FAILED", `unable to bind ${l.bindAddress}`);
     }
-    l.endpoint = l.socket.lastEndpoint ?? l.bindAddress;
     this.listenersById.set(l.connId, l);
-    this.ingress.run(l.socket, (frames) => this.ingress.fromListener(l, frames));
+    this.ingress.run(
+      l.socket,
+      (frames) => this.ingress.fromListener(l, frames),
+      () => l.afterReceive(),
+    );
     this.logger.info(`Listening on ${l.endpoint} (${l.kind})`);
     return l.endpoint;
   }
@@ -274,7 +287,7 @@ export class OxenMQ {
     this.state = "starting";
     this.scheduler.configure(this.registry.categories.values());
     await this.zap.start();
-    const selfSocket = makeRouter(this.context, this.tunables, { notify: false });
+    const selfSocket = makeRouter(this.context, this.tunables, {});
     this.selfListener = new Listener(1, "self", SELF_ADDRESS, { level: "admin" }, selfSocket, this.logger);
     await selfSocket.bind(SELF_ADDRESS);
     this.listenersById.set(1, this.selfListener);
@@ -327,6 +340,7 @@ export class OxenMQ {
     for (const l of this.listeners) l.close(this.closeLinger);
     this.selfListener?.close(0);
     await this.zap.close();
+    await Promise.allSettled(this.listeners.map((l) => l.stopped()));
     await this.pool?.close();
     await Promise.allSettled(this.ingress.loops);
     this.state = "closed";
@@ -505,7 +519,7 @@ export class OxenMQ {
     if (to.route.length) {
       const l = this.listenersById.get(to.id);
       if (!l) return failed(new OmqError("SEND_FAILED", `no listener for ${to}`));
-      return l.sendTo(to.route, frames, failed);
+      return l.sendTo(to, frames, failed);
     }
     const o = this.connections.byId.get(to.id);
     if (!o) return failed(new OmqError("SEND_FAILED", `no connection for ${to}`));

@@ -5,6 +5,7 @@ import { OmqError } from "./errors.js";
 import type { Listener } from "./listener.js";
 import type { Log } from "./log.js";
 import type { Outgoing } from "./outgoing.js";
+import type { Conn } from "./routes.js";
 import type { SendOptions } from "./oxenmq.js";
 import type { Frame } from "./sockets.js";
 
@@ -27,7 +28,7 @@ export interface ServiceNodeHost {
   readonly log: Log;
   readonly closeLinger: number;
   lookup(pubkey: Uint8Array): string | undefined;
-  /** Opens a CURVE DEALER to a service node (proving our key with the route proof). */
+  /** Opens a CURVE DEALER to a service node. */
   open(pubkey: Uint8Array, zmqAddress: string, idleExpiry: number): Outgoing;
   close(o: Outgoing, linger: number): void;
 }
@@ -97,7 +98,7 @@ export class ServiceNodes {
     const keepAlive =
       options.keepAlive !== undefined && options.keepAlive >= 0 ? options.keepAlive : DEFAULT_CONNECT_SN_KEEP_ALIVE;
     if (existing) return this.touch(existing, keepAlive);
-    if (this.incomingRoute(hex)) return;
+    if (this.incoming(hex)) return;
     const r = this.openTo(pubkey, options.hint, keepAlive);
     if (r instanceof OmqError) this.host.log.error(`connectSN: ${r.message}`);
   }
@@ -106,8 +107,8 @@ export class ServiceNodes {
   deliver(to: ConnectionID, frames: Frame[], options: SendOptions, failed: (err: OmqError) => void): void {
     const hex = toHex(to.pubkey);
     if (!options.outgoing) {
-      const incoming = this.incomingRoute(hex);
-      if (incoming) return incoming.listener.sendTo(incoming.route, frames, failed);
+      const incoming = this.incoming(hex);
+      if (incoming) return incoming.listener.sendTo(incoming.conn, frames, failed);
     }
     if (options.incoming) return failed(new OmqError("SEND_FAILED", `no incoming connection from ${to}`));
     let o = this.outgoing.get(hex);
@@ -136,12 +137,15 @@ export class ServiceNodes {
     o.lastActivity = Date.now();
   }
 
-  private incomingRoute(hex: string): { listener: Listener; route: Buffer } | undefined {
+  /** The most recent open incoming connection authenticated with this key, on any listener. */
+  private incoming(hex: string): { listener: Listener; conn: Conn } | undefined {
+    let found: { listener: Listener; conn: Conn } | undefined;
     for (const listener of this.host.listeners) {
-      const first = listener.routesByKey.get(hex)?.values().next().value;
-      if (first !== undefined) return { listener, route: Buffer.from(first, "latin1") };
+      for (const conn of listener.connsWithKey(hex) ?? []) {
+        if (!conn.dead && (!found || conn.serial > found.conn.serial)) found = { listener, conn };
+      }
     }
-    return undefined;
+    return found;
   }
 
   private openTo(pubkey: Uint8Array, hint: string | undefined, keepAlive: number): Outgoing | OmqError {

@@ -2,13 +2,21 @@ import { Dealer, Router, type Context, type Socket } from "zeromq";
 import type { Log } from "./log.js";
 import { OmqError } from "./errors.js";
 
-/** Network tunables of reference §1.2 that become socket options (§2.7). Times in milliseconds. */
+/** Network tunables that become socket options (docs/protocol.md). Times in milliseconds. */
 export interface SocketTunables {
   readonly handshakeTime: number;
   readonly maxMessageSize: number;
   readonly reconnectInterval: number;
   readonly reconnectIntervalMax: number;
+  /**
+   * Idle time before a TCP connection's liveness is probed; 0 turns probing off. C++ OxenMQ uses ZMTP heartbeats
+   * for this; we use TCP keepalive, because libzmq 4.3.5 aborts the process when a heartbeat fires on a connection
+   * whose input had stalled and whose peer then hung up (a connection that lost its route to a handover, for
+   * instance), which any peer can bring about (libzmq issue #4841; docs/identity.md). C++ peers' heartbeats are
+   * still answered.
+   */
   readonly connHeartbeat: number;
+  /** A connection whose peer has not answered liveness probes for this long (after the idle time) is dropped. */
   readonly connHeartbeatTimeout: number;
   readonly ipv6: boolean;
 }
@@ -43,38 +51,48 @@ function commonOptions(t: SocketTunables) {
     reconnectMaxInterval: t.reconnectIntervalMax,
     ipv6: t.ipv6,
     sendTimeout: 0,
-    ...(t.connHeartbeat > 0
-      ? {
-          heartbeatInterval: t.connHeartbeat,
-          ...(t.connHeartbeatTimeout > 0 ? { heartbeatTimeout: t.connHeartbeatTimeout } : {}),
-        }
-      : {}),
+    ...keepalive(t),
+  };
+}
+
+/** TCP keepalive from the liveness tunables: probes start after `connHeartbeat`, and span `connHeartbeatTimeout`. */
+function keepalive(t: SocketTunables): Record<string, number> {
+  if (!(t.connHeartbeat > 0)) return {};
+  const idle = Math.max(1, Math.round(t.connHeartbeat / 1000));
+  const interval = Math.max(1, Math.round(idle / 3));
+  const span = Math.max(interval, Math.round(Math.max(0, t.connHeartbeatTimeout - t.connHeartbeat) / 1000));
+  return {
+    tcpKeepalive: 1,
+    tcpKeepaliveIdle: idle,
+    tcpKeepaliveInterval: interval,
+    tcpKeepaliveCount: Math.ceil(span / interval),
   };
 }
 
 export interface ListenerSocketSpec {
   readonly curveKeys?: { publicKey: string; secretKey: string };
+  /** Set on network listeners: their handshakes go through ZAP, and their routes are tracked (docs/identity.md). */
   readonly zapDomain?: string;
-  /** Connect/disconnect notifications per route: needed to drop a route's proven identity (reference §4.1). */
-  readonly notify: boolean;
 }
 
 /**
- * A listener ROUTER. `mandatory` makes sends to vanished routes fail with EHOSTUNREACH. Handover stays off (unlike
- * C++): a second connection with a routing id that is in use gets a fresh anonymous route instead of stealing it.
+ * A listener ROUTER. `mandatory` makes sends to vanished routes fail with EHOSTUNREACH. Network listeners (those with
+ * a ZAP domain) take over a route when a new connection presents a routing id in use (ROUTER_HANDOVER, as C++ OxenMQ
+ * does) and get connect/disconnect notifications, which their handshake gate pairs with ZAP approvals.
  */
 export function makeRouter(context: Context, t: SocketTunables, spec: ListenerSocketSpec): Router {
+  const network = spec.zapDomain !== undefined;
   const r = new Router({
     context,
     ...commonOptions(t),
     mandatory: true,
-    handover: false,
-    ...(spec.zapDomain !== undefined ? { zapDomain: spec.zapDomain } : {}),
+    handover: network,
+    ...(network ? { zapDomain: spec.zapDomain } : {}),
     ...(spec.curveKeys
       ? { curveServer: true, curvePublicKey: spec.curveKeys.publicKey, curveSecretKey: spec.curveKeys.secretKey }
       : {}),
   });
-  if (spec.notify) raw(r).setInt32Option(ZMQ_ROUTER_NOTIFY, NOTIFY_CONNECT_AND_DISCONNECT);
+  if (network) raw(r).setInt32Option(ZMQ_ROUTER_NOTIFY, NOTIFY_CONNECT_AND_DISCONNECT);
   return r;
 }
 

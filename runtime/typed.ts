@@ -115,7 +115,7 @@ function decode<T>(encoding: Encoding, codec: Codec<T>, frames: Buffer[], path: 
   const frame = frames[0];
   if (encoding === "bt") return decodeBt(codec, frame, path);
   let parsed: unknown = {};
-  if (frame !== undefined) {
+  if (frame?.length) {
     try {
       parsed = JSON.parse(frame.toString("utf8"));
     } catch (err) {

@@ -146,6 +146,17 @@ describe("errors", () => {
       expect(reply[1]!.toString()).toMatch(message);
       expect(await new RpcClient(client, conn).echo({ text: "ok" })).toEqual({ text: "ok" });
     }
+    // One empty frame means "no arguments" (C++ callers send it): fine for a void command, a clear 400 otherwise.
+    for (const frames of [[], [Buffer.alloc(0)]]) {
+      const info = await client.request(conn, "rpc.info", frames);
+      expect(info[0]!.toString()).toBe("200");
+      expect(btDecode(info[1]!)).toMatchObject({ network: Buffer.from("devnet") });
+    }
+    expect(text(await client.request(conn, "rpc.echo", [Buffer.alloc(0)]))).toEqual([
+      "400",
+      "args: missing required field 'text'",
+    ]);
+    expect(text(await client.request(conn, "rpc.status_json", [Buffer.alloc(0)]))[0]).toBe("200");
     const json = await client.request(conn, "rpc.status_json", ["{not json"]);
     expect(text(json)[0]).toBe("400");
     const decoded = btDecode(btEncode({ a: 1 }));
