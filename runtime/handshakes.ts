@@ -1,7 +1,7 @@
 import type { AuthLevel } from "./auth.js";
 import { toHex } from "./encoding.js";
 import type { Log } from "./log.js";
-import { meet, type Conn, type Identity, type RouteTable } from "./routes.js";
+import type { Conn, Identity, RouteTable } from "./routes.js";
 import type { AllowFunc, ZapRequest } from "./zap.js";
 
 /** What the gate needs from the ZAP handler. */
@@ -21,6 +21,11 @@ export interface GateHost {
   suspect(conn: Conn): void;
   /** Asks for a drain check at the next safe point (the gate waits for the socket to have nothing left to read). */
   wantDrain(): void;
+  /**
+   * Emits a marker into libzmq's event stream for this socket; `onMarker(id)` is called when it arrives, after every
+   * event libzmq emitted before it.
+   */
+  barrier(): string;
   /** Called when sends to routes may flow again. */
   released(): void;
 }
@@ -31,59 +36,50 @@ export interface GateOptions {
   /** Level when there is no `allow` callback. */
   readonly level: AuthLevel;
   readonly isServiceNode: (pubkeyHex: string) => boolean;
-  /** How long an approved handshake may take to show up before it is treated as lost (ms). */
-  readonly settleTime: number;
-  /** How long a lost handshake's identity keeps constraining new connections at most (ms). */
-  readonly limboTime: number;
 }
 
-/** An identity to give the next new pipe, and the ZAP sessions it may belong to. */
+/** An identity to give the next new pipe, and the ZAP session it belongs to. */
 export interface Candidate {
   readonly identity: Identity;
   readonly sessions: readonly Buffer[];
 }
 
-/** The one approved handshake whose connection has not been identified yet. */
+/** The one approved handshake that is not settled yet. */
 interface Epoch {
   readonly identity: Identity;
   readonly zapRoute: Buffer;
-  /** A new route (never seen before) got this handshake's connect notification. */
-  matched: boolean;
-  /** libzmq reported the handshake complete: its connect notification has been pushed to the socket. */
-  success: boolean;
-  successClock: number;
-  /** Empty frames on known routes while this epoch was open: each may be this handshake taking the route over. */
+  /** Its pipe's connect notification has been read (or it is known to have no pipe): no new pipe can appear. */
+  resolved: boolean;
+  /** It has a pipe (its notification was identified, or libzmq reported it complete). */
+  piped: boolean;
+  /** libzmq's handshake event for it has arrived (every pipe gets exactly one, after its notification). */
+  event: boolean;
+  eventClock: number;
+  /** Empty frames on known routes while unresolved: each may be this handshake's pipe taking the route over. */
   readonly ambiguous: Array<{ conn: Conn; previous: Conn }>;
-  timer: NodeJS.Timeout | undefined;
+  /** Its session is gone; a marker shows whether its handshake event was still on its way. */
+  marker: string | undefined;
   probes: number;
+  timer: NodeJS.Timeout | undefined;
 }
 
-/** An approved handshake that may still deliver a connect notification nobody can attribute. */
-interface Lost {
-  readonly identity: Identity;
-  readonly zapRoute: Buffer;
-  readonly since: number;
-  deadClock: number | undefined;
-}
+/** Intervals (ms) between checks of an unresolved handshake's session; the last one repeats. */
+const CHECKS = [20, 80, 400, 1_500, 2_000];
 
 /**
- * The handshake gate of one listener (docs/identity.md). ZAP approvals are released one at a time: the next new pipe
- * on the listener is then the approved handshake's, so its connect notification (an empty first message on a route
- * the table does not know) binds that route to the approval's key and level. Empty frames on known routes are
- * libzmq's disconnect notifications, a peer's forgeries, or a handover; while an approval is outstanding such a
- * route gets the meet of both identities, and the epoch resolves the ambiguity when libzmq's handshake event and a
- * drained socket show which it was. While an approval is outstanding, sends to routes are held (a new pipe could
- * have taken over any route, and its notification may still be unread).
+ * The handshake gate of one listener (docs/identity.md). ZAP approvals are released one at a time, and the next is
+ * released only when the previous one has *settled*: its connection identified and libzmq's handshake event for it
+ * received, or it known to have no connection. So at any moment at most one handshake can produce a new pipe or a
+ * handshake event, and both are attributed to it without guessing. Its connect notification (an empty first message
+ * on a route the table does not know) binds that route to the approval's key and level. Empty frames on known routes
+ * are disconnect notifications, forgeries or a handover; while the approval is unresolved such a route gets the meet
+ * of both identities, and the handshake event plus a drained socket, or a notification elsewhere, show which it was.
+ * Sends to routes wait while the approval is unresolved (a new pipe could have taken any route).
  */
 export class HandshakeGate {
   private readonly queue: ZapRequest[] = [];
   private epoch: Epoch | undefined;
-  private readonly lost: Lost[] = [];
-  private lostSuccess = 0;
-  /** Handshake events still to come for epochs that were identified before their event arrived. */
-  private owedSuccess = 0;
   private pumping = false;
-  private lostTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -95,12 +91,13 @@ export class HandshakeGate {
 
   /** Sends to routes must wait: a handshake is approved but its connection is not identified yet. */
   get holding(): boolean {
-    return (this.epoch !== undefined && !this.epoch.matched) || this.lost.length > 0;
+    return this.epoch !== undefined && !this.epoch.resolved;
   }
 
-  /** Whether a drain check would let something progress. */
+  /** Whether a drain check would let the epoch progress. */
   get wantsDrain(): boolean {
-    return this.epoch?.success === true || this.lost.some((l) => l.deadClock !== undefined) || this.lostSuccess > 0;
+    const e = this.epoch;
+    return e !== undefined && e.event && !e.resolved;
   }
 
   /** A valid ZAP request for this listener. */
@@ -109,93 +106,83 @@ export class HandshakeGate {
     void this.pump();
   }
 
-  /** The identity for a new pipe's connect notification now, or undefined when no approval is outstanding. */
+  /** The identity for a new pipe's connect notification now, or undefined when no new pipe can appear. */
   candidate(): Candidate | undefined {
     const e = this.epoch;
-    if (e && !e.matched) return { identity: this.withLost(e.identity)!, sessions: [e.zapRoute, ...this.lostRoutes()] };
-    if (this.lost.length) return { identity: this.withLost(undefined)!, sessions: this.lostRoutes() };
-    return undefined;
+    return e && !e.resolved ? { identity: e.identity, sessions: [e.zapRoute] } : undefined;
   }
 
-  /** A connect notification arrived on a route the table did not know: the outstanding handshake's connection. */
+  /** A connect notification arrived on a route the table did not know: the approved handshake's connection. */
   matched(): void {
     const e = this.epoch;
-    if (e && !e.matched && this.lost.length === 0) {
-      e.matched = true;
-      if (!e.success) this.owedSuccess++;
-      this.close(e, "matched");
-      return;
-    }
-    // While lost handshakes are pending the notification may be one of theirs; with exactly one it must be.
-    if (!e && this.lost.length === 1) {
-      this.lost.length = 0;
-      this.lostSuccess = 0;
-      this.afterLost();
-    }
+    if (!e || e.resolved) return;
+    e.piped = true;
+    // Its pipe is elsewhere: every empty frame seen on a known route was its holder's own (a disconnect or a forgery).
+    this.resolve(e, "elsewhere");
   }
 
-  /** An empty frame on a known route while an approval was outstanding; `conn` now holds the route with the meet. */
+  /** An empty frame on a known route while unresolved; `conn` now holds the route with the meet. */
   ambiguous(conn: Conn, previous: Conn): void {
     const e = this.epoch;
-    if (!e) return;
+    if (!e || e.resolved) return;
     // One entry per route, remembering the holder from before the epoch (a route may get several empty frames).
     const i = e.ambiguous.findIndex((a) => a.conn === previous);
     if (i >= 0) e.ambiguous[i] = { conn, previous: e.ambiguous[i]!.previous };
     else e.ambiguous.push({ conn, previous });
   }
 
-  /** libzmq's handshake-succeeded event on this listener. */
+  /** libzmq's handshake-succeeded event on this listener: the epoch's (no other handshake can complete). */
   onHandshake(clock: number): void {
-    this.log.trace(() => `handshake event (owed ${this.owedSuccess}, epoch ${this.epoch !== undefined})`);
-    if (this.owedSuccess > 0) {
-      this.owedSuccess--;
+    const e = this.epoch;
+    if (!e || e.event) {
+      this.log.warn("Handshake event with no approved handshake outstanding; ignoring it");
       return;
     }
-    const e = this.epoch;
-    if (e && !e.success) {
-      e.success = true;
-      e.successClock = clock;
-      this.host.wantDrain();
-    } else if (!e && this.lost.length) {
-      this.lostSuccess++;
-      this.host.wantDrain();
-    }
+    e.event = true;
+    e.piped = true;
+    e.eventClock = clock;
+    if (e.resolved) this.settle(e);
+    else this.host.wantDrain();
   }
 
   /** A handshake failed or a connection dropped somewhere on this listener: the outstanding one may be gone. */
   onFailure(): void {
     const e = this.epoch;
-    if (!e || e.success || e.probes >= 3) return;
-    e.probes++;
-    setTimeout(() => void this.checkEpochAlive(e), e.probes === 1 ? 2 : 25);
+    if (e && !e.piped && e.marker === undefined && e.probes < 8) setTimeout(() => void this.check(e), 1).unref();
+  }
+
+  /** A marker emitted by `barrier()` arrived: every handshake event emitted before it has arrived too. */
+  onMarker(id: string): void {
+    const e = this.epoch;
+    if (!e || e.marker !== id) return;
+    e.marker = undefined;
+    // Its session is gone and no handshake event came before the marker: it never completed, so it has no pipe.
+    if (!e.event) this.resolve(e, "elsewhere");
   }
 
   /**
    * The socket drained: `quiescent` when it had nothing left to read, otherwise `clock` counts reads, and `bound`
-   * reads are more than a full round of libzmq's fair queue (so a pushed notification has surely been read).
+   * reads are more than a full round of libzmq's fair queue (so a notification pushed before the handshake event
+   * has surely been read).
    */
   onDrain(quiescent: boolean, clock: number, bound: number): void {
     const e = this.epoch;
-    if (e?.success && (quiescent || clock - e.successClock > bound)) this.close(e, "handshake");
-    let changed = false;
-    for (let i = this.lost.length - 1; i >= 0; i--) {
-      const l = this.lost[i]!;
-      if (l.deadClock !== undefined && (quiescent || clock - l.deadClock > bound)) {
-        this.lost.splice(i, 1);
-        changed = true;
-      }
+    if (!e || !e.event || e.resolved || !(quiescent || clock - e.eventClock > bound)) return;
+    // Its notification has been read, and it was not on a new route: it was one of the ambiguous ones.
+    if (e.ambiguous.length === 1) {
+      // The only candidate: that route was taken over by this handshake's connection.
+      this.host.table.reidentify(e.ambiguous[0]!.conn, e.identity, [e.zapRoute]);
+      e.ambiguous.length = 0;
+      this.resolve(e, "elsewhere");
+    } else {
+      if (e.ambiguous.length === 0) this.log.warn("A handshake completed but its notification was not seen");
+      this.resolve(e, "unknown");
     }
-    if (this.lostSuccess > 0 && quiescent && this.lost.length === 1) {
-      this.lost.length = 0;
-      changed = true;
-    }
-    if (changed) this.afterLost();
   }
 
   shutdown(): void {
     this.closed = true;
     if (this.epoch) clearTimeout(this.epoch.timer);
-    clearTimeout(this.lostTimer);
     this.queue.length = 0;
   }
 
@@ -203,7 +190,7 @@ export class HandshakeGate {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (!this.closed && !this.epoch && this.lost.length === 0 && this.queue.length) {
+      while (!this.closed && !this.epoch && this.queue.length) {
         const req = this.queue.shift()!;
         const level = await this.decide(req);
         if (this.closed) return;
@@ -213,26 +200,27 @@ export class HandshakeGate {
           continue;
         }
         const pubkeyHex = this.options.curve ? toHex(req.pubkey) : "";
-        const identity: Identity = { pubkey: req.pubkey, pubkeyHex, level, remote: req.address };
         // The epoch opens before the reply leaves: the new pipe's notification can never be read ahead of it.
         const e: Epoch = {
-          identity,
+          identity: { pubkey: req.pubkey, pubkeyHex, level, remote: req.address },
           zapRoute: req.zapRoute,
-          matched: false,
-          success: false,
-          successClock: 0,
+          resolved: false,
+          piped: false,
+          event: false,
+          eventClock: 0,
           ambiguous: [],
-          timer: undefined,
+          marker: undefined,
           probes: 0,
+          timer: undefined,
         };
         this.epoch = e;
         if (!(await this.zap.reply(req, level))) {
           this.log.debug(`Handshake from ${req.address} was gone before its approval`);
-          this.close(e, "gone");
+          this.resolve(e, "elsewhere");
           continue;
         }
         this.log.debug(`Accepted ${this.kind} connection from ${req.address} at auth level ${level}`);
-        if (this.epoch === e) e.timer = setTimeout(() => void this.settle(e), this.options.settleTime);
+        if (this.epoch === e && !e.piped) this.schedule(e);
       }
     } finally {
       this.pumping = false;
@@ -256,91 +244,53 @@ export class HandshakeGate {
     }
   }
 
-  /** The handshake's connection has not shown up in time: if its session is gone, nothing more will come. */
-  private async settle(e: Epoch): Promise<void> {
-    if (this.epoch !== e || e.success || e.matched) return;
-    // Let any already-signalled socket events run first (a stalled event loop fires timers before I/O).
-    await new Promise((r) => setImmediate(r));
-    if (this.epoch !== e || e.success || e.matched) return;
-    this.close(e, "lost");
+  /** Checks the handshake's session now and then while it has not shown a pipe (libzmq normally takes microseconds). */
+  private schedule(e: Epoch): void {
+    e.timer = setTimeout(() => void this.check(e), CHECKS[Math.min(e.probes, CHECKS.length - 1)]);
+    e.timer.unref();
   }
 
-  private async checkEpochAlive(e: Epoch): Promise<void> {
-    if (this.epoch !== e || e.success || e.matched) return;
-    if (await this.zap.alive(e.zapRoute)) return;
-    if (this.epoch === e && !e.success && !e.matched) this.close(e, "lost");
+  /** If the handshake's session is gone before it showed a pipe, a marker tells whether its event is on its way. */
+  private async check(e: Epoch): Promise<void> {
+    if (this.epoch !== e || e.piped || e.marker !== undefined) return;
+    e.probes++;
+    clearTimeout(e.timer);
+    if (await this.zap.alive(e.zapRoute)) {
+      if (this.epoch === e && !e.piped && e.marker === undefined) this.schedule(e);
+      return;
+    }
+    if (this.epoch !== e || e.piped || e.marker !== undefined) return;
+    this.log.debug(() => `Handshake from ${e.identity.remote} ended; waiting for libzmq's events to catch up`);
+    e.marker = this.host.barrier();
   }
 
-  private close(e: Epoch, how: "matched" | "handshake" | "gone" | "lost"): void {
-    if (this.epoch !== e) return;
+  /**
+   * The handshake's notification is accounted for. "elsewhere": its pipe is on a new route, or it has none, so the
+   * ambiguous routes go back to their previous holders. "unknown": several candidates (some forged) keep the meet.
+   * Either way they are checked, since an empty frame may have been a disconnect.
+   */
+  private resolve(e: Epoch, outcome: "elsewhere" | "unknown"): void {
+    const { table } = this.host;
+    for (const { conn, previous } of e.ambiguous) {
+      if (outcome === "elsewhere" && table.get(conn.key) === conn) table.put(previous);
+      this.host.suspect(outcome === "elsewhere" ? previous : conn);
+    }
     this.log.debug(
-      () => `Handshake from ${e.identity.remote} resolved (${how}; ${e.ambiguous.length} ambiguous route(s))`,
+      () =>
+        `Handshake from ${e.identity.remote} resolved (${outcome}; ${e.ambiguous.length} ambiguous route(s), ` +
+        `${e.piped ? "connected" : "no connection"})`,
     );
+    e.ambiguous.length = 0;
+    e.resolved = true;
+    this.host.released();
+    this.settle(e);
+  }
+
+  /** Once resolved and (if it has a pipe) its event has arrived, the next approval may go. */
+  private settle(e: Epoch): void {
+    if (this.epoch !== e || !e.resolved || (e.piped && !e.event)) return;
     clearTimeout(e.timer);
     this.epoch = undefined;
-    const { table } = this.host;
-    if (how === "matched" || how === "gone") {
-      // The handshake's pipe is elsewhere (or nowhere): every empty frame seen on a known route was the previous
-      // holder's own (a disconnect or a forgery), so those routes go back to their holders.
-      for (const { conn, previous } of e.ambiguous) {
-        if (table.get(conn.key) === conn) table.put(previous);
-        this.host.suspect(previous);
-      }
-    } else if (how === "handshake" && e.ambiguous.length === 1) {
-      // The handshake's notification was read, and the only candidate was this route: it was taken over.
-      const { conn } = e.ambiguous[0]!;
-      table.reidentify(conn, e.identity, [e.zapRoute]);
-    } else {
-      // Several candidates (some forged), or an unknown outcome: they keep the meet, and are checked.
-      for (const { conn } of e.ambiguous) this.host.suspect(conn);
-      if (how === "lost") {
-        this.log.warn(`A ${this.kind} handshake from ${e.identity.remote} did not complete in time; holding new ones`);
-        this.lost.push({ identity: e.identity, zapRoute: e.zapRoute, since: Date.now(), deadClock: undefined });
-        this.watchLost();
-      } else if (e.ambiguous.length === 0)
-        this.log.warn(`A ${this.kind} handshake from ${e.identity.remote} completed without a notification`);
-    }
-    this.host.released();
-    void this.pump();
-  }
-
-  private withLost(identity: Identity | undefined): Identity | undefined {
-    let out = identity;
-    for (const l of this.lost) out = out ? meet(out, l.identity) : l.identity;
-    return out;
-  }
-
-  private lostRoutes(): Buffer[] {
-    return this.lost.map((l) => l.zapRoute);
-  }
-
-  /** Polls the sessions of lost handshakes until they are gone (then drained) or have waited `limboTime`. */
-  private watchLost(): void {
-    if (this.lostTimer || this.closed) return;
-    const tick = async (): Promise<void> => {
-      this.lostTimer = undefined;
-      const now = Date.now();
-      for (const l of [...this.lost]) {
-        if (now - l.since > this.options.limboTime) {
-          this.lost.splice(this.lost.indexOf(l), 1);
-          this.log.warn(`Giving up on a lost handshake from ${l.identity.remote}`);
-        } else if (l.deadClock === undefined && !(await this.zap.alive(l.zapRoute))) {
-          l.deadClock = this.host.clock;
-          this.host.wantDrain();
-        }
-      }
-      if (this.lost.length === 0) this.afterLost();
-      else if (!this.closed) this.lostTimer = setTimeout(() => void tick(), 20);
-    };
-    this.lostTimer = setTimeout(() => void tick(), 0);
-  }
-
-  private afterLost(): void {
-    if (this.lost.length) return;
-    this.lostSuccess = 0;
-    clearTimeout(this.lostTimer);
-    this.lostTimer = undefined;
-    this.host.released();
     void this.pump();
   }
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { tmpdir } from "node:os";
 import { Dealer, type Context, type Router } from "zeromq";
 import type { AuthLevel } from "./auth.js";
 import type { ConnectionID } from "./connection-id.js";
@@ -22,9 +23,6 @@ export interface ListenOptions {
 
 export type ListenerKind = "curve" | "plain" | "self";
 
-/** Timing of the handshake gate (ms); see docs/identity.md. */
-export const HANDSHAKE_SETTLE_TIME = 500;
-export const HANDSHAKE_LIMBO_TIME = 10_000;
 /** Liveness checks after a route's empty frame: delays (ms) until its session is found gone, else it is alive. */
 const PROBE_DELAYS = [5, 50, 500, 2_000];
 const PROBE_COOLDOWN_MIN = 30_000;
@@ -37,7 +35,8 @@ interface HeldSend {
 }
 
 export interface ListenerDeps {
-  readonly context: Context;
+  /** For the private wake connection; without one (tests), drain checks run only when afterReceive() is called. */
+  readonly context?: Context;
   readonly zap: ZapReplies;
   readonly isServiceNode: (pubkeyHex: string) => boolean;
 }
@@ -71,6 +70,7 @@ export class Listener implements GateHost {
   private failures = 0;
   private disconnects = 0;
   private lastSweep = 0;
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly connId: number,
@@ -84,10 +84,12 @@ export class Listener implements GateHost {
     this.outbox = new Outbox(socket, log, `listener ${bindAddress}`);
     if (kind === "self" || !deps) return;
     this.zap = deps.zap;
-    const wakeId = Buffer.concat([Buffer.from("w"), randomBytes(31)]);
-    const wakeSocket = new Dealer({ context: deps.context, linger: 0, sendTimeout: 0 });
-    (wakeSocket as unknown as { setStringOption(o: number, v: Buffer): void }).setStringOption(5, wakeId);
-    this.wake = { socket: wakeSocket, key: wakeId.toString("latin1"), address: `inproc://oxenmq-listener-${connId}` };
+    if (deps.context) {
+      const wakeId = Buffer.concat([Buffer.from("w"), randomBytes(31)]);
+      const wakeSocket = new Dealer({ context: deps.context, linger: 0, sendTimeout: 0 });
+      (wakeSocket as unknown as { setStringOption(o: number, v: Buffer): void }).setStringOption(5, wakeId);
+      this.wake = { socket: wakeSocket, key: wakeId.toString("latin1"), address: `inproc://oxenmq-listener-${connId}` };
+    }
     this.gate = new HandshakeGate(
       this,
       deps.zap,
@@ -96,8 +98,6 @@ export class Listener implements GateHost {
         allow: options.allow,
         level: options.level ?? "none",
         isServiceNode: deps.isServiceNode,
-        settleTime: HANDSHAKE_SETTLE_TIME,
-        limboTime: HANDSHAKE_LIMBO_TIME,
       },
       log,
     );
@@ -181,6 +181,7 @@ export class Listener implements GateHost {
     if (this.closed) return;
     this.closed = true;
     this.gate?.shutdown();
+    clearTimeout(this.sweepTimer);
     const closed = new OmqError("CLOSED", `listener ${this.bindAddress} is closed`);
     for (const h of this.held.splice(0)) h.onError?.(closed);
     this.wake?.socket.close();
@@ -235,8 +236,8 @@ export class Listener implements GateHost {
    * socket) a few times over two seconds; once none exists the route is dead. A connection found alive (a peer that
    * imitated a notification) is not checked again for a cooldown that doubles each time.
    */
-  suspect(conn: Conn): void {
-    if (this.closed || conn.dead || conn.probing || Date.now() < conn.probeCooldownUntil) return;
+  suspect(conn: Conn, force = false): void {
+    if (this.closed || conn.dead || conn.probing || (!force && Date.now() < conn.probeCooldownUntil)) return;
     conn.probing = true;
     const step = async (i: number): Promise<void> => {
       if (this.closed || conn.dead) return;
@@ -312,6 +313,20 @@ export class Listener implements GateHost {
     }
   }
 
+  /**
+   * GateHost: a marker in libzmq's event stream for this socket. Binding an address emits an event from this thread
+   * into the same ordered stream as the I/O threads' handshake events; a name in Linux's abstract namespace (a path
+   * elsewhere) is bound and unbound at once, and nothing can connect to it in between.
+   */
+  barrier(): string {
+    const id = randomBytes(12).toString("hex");
+    const address =
+      process.platform === "linux" ? `ipc://@oxenmq-marker-${id}` : `ipc://${tmpdir()}/oxenmq-marker-${id}`;
+    this.socket.bindSync(address);
+    this.socket.unbindSync(address);
+    return address;
+  }
+
   /** GateHost: asks for a drain check; it runs in the receive loop, which the wake connection sets going. */
   wantDrain(): void {
     if (this.wakePending || this.closed || !this.wake) return;
@@ -346,6 +361,9 @@ export class Listener implements GateHost {
           this.handshakes++;
           this.gate?.onHandshake(this.clock);
           break;
+        case "bind":
+          this.gate?.onMarker(ev.address);
+          break;
         case "handshake:error:protocol":
         case "handshake:error:auth":
         case "handshake:error:other":
@@ -366,19 +384,33 @@ export class Listener implements GateHost {
   }
 
   /**
-   * libzmq drops a disconnect notification when the closing pipe is full, which would leave its route in the table.
-   * When the table holds more connections than libzmq has open, the least recently active ones are checked.
+   * A route can outlive its connection without any empty frame to prompt a check: libzmq drops a disconnect
+   * notification when the closing pipe is full, and a route checked while it could still have been either of two
+   * handshakes stays until both are gone. When the table holds more connections than libzmq has open (its own events,
+   * which no peer can forge), the least recently active ones are checked, cooldown or not.
    */
   private sweepStale(): void {
     const open = this.handshakes + this.failures - this.disconnects;
     const excess = this.table.liveSize - open;
     const now = Date.now();
-    if (excess <= 0 || now - this.lastSweep < 1_000) return;
+    if (excess <= 0 || this.sweepTimer || this.closed) return;
+    if (now - this.lastSweep < 1_000) {
+      // At most one sweep a second; a later one is postponed, never dropped (no further event may come).
+      this.sweepTimer = setTimeout(
+        () => {
+          this.sweepTimer = undefined;
+          this.sweepStale();
+        },
+        1_000 - (now - this.lastSweep),
+      );
+      this.sweepTimer.unref();
+      return;
+    }
     this.lastSweep = now;
     const idle = [...this.table.values()]
-      .filter((c) => !c.dead && !c.probing && now >= c.probeCooldownUntil)
+      .filter((c) => !c.dead && !c.probing)
       .sort((a, b) => a.lastRead - b.lastRead)
       .slice(0, excess);
-    for (const c of idle) this.suspect(c);
+    for (const c of idle) this.suspect(c, true);
   }
 }

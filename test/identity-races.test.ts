@@ -54,7 +54,17 @@ beforeAll(async () => {
   await omq.start();
   endpoint = await ep;
 });
-afterAll(closeAll);
+afterAll(async () => {
+  if (process.env.DEBUG_ROUNDS) {
+    const counts = new Map<string, number>();
+    for (const l of omq.logs) {
+      const m = /resolved \((\w+); (\d+) ambiguous/.exec(l.message) ?? /(Empty frame on a known route)/.exec(l.message);
+      if (m) counts.set(m.slice(1).join(" "), (counts.get(m.slice(1).join(" ")) ?? 0) + 1);
+    }
+    console.log(counts);
+  }
+  await closeAll();
+});
 
 /** A raw peer that records everything it receives. */
 class Peer {
