@@ -6,6 +6,7 @@ import { emitSchemaFile, type OutputFile } from "./emit.js";
 import { SchemaErrors } from "./errors.js";
 import type { SchemaModel } from "./model.js";
 import { parseSchemas } from "./parse.js";
+import { plan } from "./plan.js";
 import { validate } from "./validate.js";
 
 export { SchemaError, SchemaErrors } from "./errors.js";
@@ -68,10 +69,12 @@ export function generate(options: GenerateOptions): { files: OutputFile[]; model
   errors.push(...validate(model));
   if (errors.length) throw new SchemaErrors(errors);
   const outDir = posix.normalize(options.outDir.split(sep).join("/"));
+  const planned = plan(model, outDir);
+  if (planned.errors.length) throw new SchemaErrors(planned.errors);
   const emitOptions = {
     outDir,
     runtimeImport: options.runtimeImport ?? defaultRuntimeImport(outDir),
     generatorVersion: GENERATOR_VERSION,
   };
-  return { files: model.files.map((f) => emitSchemaFile(f, model, emitOptions)), model };
+  return { files: model.files.map((f, i) => emitSchemaFile(f, planned.files[i]!, model, emitOptions)), model };
 }

@@ -21,6 +21,7 @@ export interface NamedTypeModel {
   readonly name: string;
   readonly file: string;
   readonly doc: string | undefined;
+  readonly loc: Location;
   type: TypeModel;
 }
 
@@ -50,6 +51,8 @@ export interface CategoryModel {
   readonly access: { readonly auth: "none" | "basic" | "admin"; readonly remoteSN: boolean; readonly localSN: boolean };
   readonly reservedThreads: number;
   readonly maxQueue: number;
+  /** The PascalCase base of its exported names, when not derived from the name (`hey google` → `HeyGoogle`). */
+  readonly exportName: string | undefined;
   readonly doc: string | undefined;
   readonly commands: readonly CommandModel[];
   readonly loc: Location;

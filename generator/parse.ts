@@ -150,9 +150,20 @@ function parseCategory(
   };
   const reservedThreads = intOption("reservedThreads", 0, 0);
   const maxQueue = intOption("maxQueue", 200, -1);
+  let exportName: string | undefined;
+  const exportNode = spec.get("exportName")?.value;
+  if (exportNode) {
+    exportName = stringLiteral(exportNode);
+    if (exportName === undefined || !/^[A-Z][A-Za-z0-9]*$/.test(exportName)) {
+      errors.push(errorAt(exportNode, 'exportName must be a string literal in PascalCase, such as "HeyGoogle"'));
+      exportName = undefined;
+    }
+  }
   for (const [key, { node }] of spec)
-    if (!["access", "reservedThreads", "maxQueue", "commands"].includes(key))
-      errors.push(errorAt(node, `unknown category option '${key}' (access, reservedThreads, maxQueue, commands)`));
+    if (!["access", "reservedThreads", "maxQueue", "exportName", "commands"].includes(key))
+      errors.push(
+        errorAt(node, `unknown category option '${key}' (access, reservedThreads, maxQueue, exportName, commands)`),
+      );
   const commandsNode = spec.get("commands")?.value;
   const commands: CommandModel[] = [];
   if (!commandsNode || !Node.isObjectLiteralExpression(commandsNode))
@@ -171,6 +182,7 @@ function parseCategory(
     access,
     reservedThreads,
     maxQueue,
+    exportName,
     doc,
     commands,
     loc: locate(nameArg!),

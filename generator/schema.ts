@@ -57,6 +57,12 @@ export interface CategorySpec<C> {
   readonly reservedThreads?: number;
   /** Commands that may wait for a slot (default 200; -1 unlimited; 0 never queue). */
   readonly maxQueue?: number;
+  /**
+   * The PascalCase base of the generated names (`<exportName>Client`, `register<exportName>`, ...); by default derived
+   * from the category name ("hey google" → `HeyGoogle`). Use it when two names would clash, or to keep an API's names
+   * when renaming a category.
+   */
+  readonly exportName?: string;
   readonly commands: C;
 }
 

@@ -9,18 +9,6 @@ const JS_RESERVED = new Set(
   ).split(" "),
 );
 
-/** Members a generated client or handler object must not define (`then` would make it awaitable). */
-const RESERVED_MEMBERS = new Set([
-  "constructor",
-  "then",
-  "omq",
-  "conn",
-  "toString",
-  "valueOf",
-  "hasOwnProperty",
-  "__proto__",
-]);
-
 function words(name: string): string[] {
   return name.split(/[^A-Za-z0-9]+/).filter(Boolean);
 }
@@ -53,9 +41,4 @@ export class Scope {
     this.used.add(name);
     return name;
   }
-}
-
-/** Scope for the methods of one category's client class and handler interface. */
-export function memberScope(): Scope {
-  return new Scope(RESERVED_MEMBERS, false);
 }

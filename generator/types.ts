@@ -1,5 +1,5 @@
 import { Node, ts, type Type } from "ts-morph";
-import { displayPath, errorAt, type SchemaError } from "./errors.js";
+import { displayPath, errorAt, locate, type SchemaError } from "./errors.js";
 import type { FieldModel, NamedTypeModel, TypeModel } from "./model.js";
 import { docOf } from "./docs.js";
 
@@ -36,7 +36,13 @@ export class TypeConverter {
     if (type.isUnion()) {
       const parts = type.getUnionTypes();
       if (parts.every((t) => t.isStringLiteral()))
-        return { kind: "literals", values: parts.map((t) => String(t.getLiteralValue())) };
+        return {
+          kind: "literals",
+          values: sourceOrder(
+            parts.map((t) => String(t.getLiteralValue())),
+            at,
+          ),
+        };
       return this.unsupported(at, type, "only unions of string literals are supported");
     }
     if (type.isAny() || type.isUnknown()) return this.unsupported(at, type, "give it a concrete type");
@@ -93,7 +99,16 @@ export class TypeConverter {
     const file = displayPath(decl.getSourceFile().getFilePath());
     const key = `${file}#${name}`;
     if (!this.named.has(key)) {
-      const model: NamedTypeModel = { key, name, file, doc: docOf(decl), type: { kind: "void" } };
+      const nameNode =
+        Node.isInterfaceDeclaration(decl) || Node.isTypeAliasDeclaration(decl) ? decl.getNameNode() : decl;
+      const model: NamedTypeModel = {
+        key,
+        name,
+        file,
+        doc: docOf(decl),
+        loc: locate(nameNode),
+        type: { kind: "void" },
+      };
       this.named.set(key, model); // registered before converting, so recursive types terminate
       if (Node.isInterfaceDeclaration(decl)) {
         if (decl.getTypeParameters().length)
@@ -112,4 +127,27 @@ export class TypeConverter {
     this.errors.push(errorAt(at, `unsupported type '${type.getText(at)}': ${why}`));
     return { kind: "void" };
   }
+}
+
+/**
+ * The checker orders a union's members by when their types were created, not as written; the schema's order is the
+ * one users see and expect, so values are ordered by their first appearance in the type's own syntax.
+ */
+function sourceOrder(values: string[], at: Node): string[] {
+  const written: string[] = [];
+  const visit = (n: Node): void => {
+    if (Node.isLiteralTypeNode(n)) {
+      const lit = n.getLiteral();
+      if (Node.isStringLiteral(lit)) written.push(lit.getLiteralValue());
+      return;
+    }
+    if (Node.isTypeReference(n)) return; // a named type: its own declaration gives its order
+    n.forEachChild(visit);
+  };
+  visit(at);
+  const rank = (v: string): number => {
+    const i = written.indexOf(v);
+    return i < 0 ? written.length + values.indexOf(v) : i;
+  };
+  return [...values].sort((a, b) => rank(a) - rank(b));
 }

@@ -106,6 +106,19 @@ describe("schema errors point at the schema: file:line:col, the line, a reason",
       `export const a = category("a", { commands: { x: request<{ a: string }, Frames>({ encoding: "raw" }) } });`,
     ],
     ["not a request or command", `export const a = category("a", { commands: { x: 5 as never } });`],
+    [
+      "two categories with the same generated names",
+      `export const a = category("hey google", { commands: {} });\nexport const b = category("hey-google", { commands: {} });`,
+    ],
+    [
+      "a type named like a generated client",
+      `export interface AClient { n: string }\nexport const a = category("a", { commands: { x: request<AClient, void>() } });`,
+    ],
+    [
+      "two commands with the same method name",
+      `export const a = category("a", { commands: { "get-height": request<void, number>(), get_height: request<void, number>() } });`,
+    ],
+    ["exportName not in PascalCase", `export const a = category("a", { exportName: "lower", commands: {} });`],
   ])("%s", (_name, body) => {
     expect(schemaErrors(body)).toMatchSnapshot();
   });
@@ -116,6 +129,49 @@ describe("schema errors point at the schema: file:line:col, the line, a reason",
     );
     expect(message.match(/- error:/g)).toHaveLength(3);
   });
+});
+
+test("two schema files with the same base name are an error, not a lost category", () => {
+  const src = (cat: string) =>
+    `import { category, request } from "../../generator/schema.js";\nexport const c = category("${cat}", { commands: { x: request<void, string>() } });`;
+  let message = "";
+  try {
+    generateFrom({ "a/node.ts": src("a"), "b/node.ts": src("b") });
+  } catch (err) {
+    message = (err as Error).message;
+  }
+  expect(message).toContain("schemas/b/node.ts and schemas/a/node.ts would both generate out/node.ts");
+});
+
+test("a category's generated names do not depend on other categories or their order", () => {
+  const header = `import { category, command, request } from "../generator/schema.js";\n`;
+  const a = `export const a = category("alpha beta", { commands: { "get-x": request<{ n: number }, string>(), y: command() } });\n`;
+  const z = `export const z = category("alpha-gamma", { commands: { q: request<void, void>() } });\n`;
+  const exportsOf = (content: string): string[] =>
+    [...content.matchAll(/^export (?:const|interface|function|class|type) (\w+)/gm)].map((m) => m[1]!).sort();
+  const alone = exportsOf(generateFrom({ "s.ts": header + a }).files[0]!.content);
+  const after = exportsOf(generateFrom({ "s.ts": header + z + a }).files[0]!.content);
+  expect(alone).toEqual([
+    "AlphaBetaClient",
+    "AlphaBetaGetXArgs",
+    "AlphaBetaHandlers",
+    "alphaBetaCategory",
+    "registerAlphaBeta",
+  ]);
+  expect(after.filter((n) => /alphabeta/i.test(n))).toEqual(alone);
+});
+
+test("unions of string literals keep the schema's order", () => {
+  const { files } = generateFrom({
+    "u.ts": `import { category, request } from "../generator/schema.js";
+export type First = "blue";
+export type Color = "red" | "green" | "blue";
+export const u = category("u", { commands: { paint: request<{ c: Color; d: "z" | "a" | "blue" }, void>() } });`,
+  });
+  const content = files[0]!.content;
+  expect(content).toContain('export type Color = "red" | "green" | "blue";');
+  expect(content).toContain('$c.literals("red", "green", "blue")');
+  expect(content).toContain('d: "z" | "a" | "blue"');
 });
 
 test("omq-gen reports schema errors without a stack trace and exits 1; --check detects stale output", async () => {

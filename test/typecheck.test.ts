@@ -13,7 +13,7 @@ beforeAll(() => {
 const prelude = `
 import { OxenMQ, ConnectionID } from "../runtime/index.js";
 import { registerTypes, TypesClient, type Everything, type Tree, type TypesHandlers } from "./fixtures/generated/types.js";
-import { HeyGoogleClient_2 } from "./fixtures/generated/clashes.js";
+import { AssistantClient } from "./fixtures/generated/clashes.js";
 declare const omq: OxenMQ;
 declare const conn: ConnectionID;
 declare const everything: Everything;
@@ -56,7 +56,7 @@ export async function ok(): Promise<void> {
   client.fire({ color: "red" });
   client.nothing();
   const frames: Uint8Array[] = await client.rawEcho([new Uint8Array(1)]);
-  const s: string = await new HeyGoogleClient_2(omq, conn).then_2();
+  const s: string = await new AssistantClient(omq, conn).then_();
   void [e, d, colors, frames, s];
 }`),
   ).toEqual([]);
@@ -89,7 +89,7 @@ test.each([
   ],
   [
     "a generated client awaited as a thenable",
-    `export async function f() { const c = await new HeyGoogleClient_2(omq, conn); c.then(); }`,
+    `export async function f() { const c = await new AssistantClient(omq, conn); c.then(); }`,
     /then/,
   ],
 ])("%s does not compile", (_name, body, message) => {
