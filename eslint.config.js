@@ -1,7 +1,21 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "coverage/**", "*.js", "**/*.mjs", "generated/**", "test/fixtures/generated/**"] },
+  {
+    ignores: [
+      "dist/**",
+      "*/dist/**",
+      "*/bin/**",
+      "node_modules/**",
+      "coverage/**",
+      "docs/api/**",
+      "*.js",
+      "**/*.mjs",
+      "generated/**",
+      "test/fixtures/generated/**",
+      "test/consumer/**",
+    ],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

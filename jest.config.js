@@ -2,6 +2,9 @@
  *  type-checking is `npm run typecheck`. */
 export default {
   testEnvironment: "node",
+  // The workspace packages (@oxenmq-ts/runtime, @oxenmq-ts/codegen) resolve to their TypeScript sources, as in the
+  // repo's own type-checking: tests never depend on a stale build of them.
+  testEnvironmentOptions: { customExportConditions: ["oxenmq-ts-source", "node", "node-addons"] },
   extensionsToTreatAsEsm: [".ts"],
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   transform: {

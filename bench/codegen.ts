@@ -2,9 +2,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { generate, schemaProject } from "../generator/index.js";
+import { generate, schemaProject } from "@oxenmq-ts/codegen";
 
-const dsl = resolve(fileURLToPath(new URL("../generator/schema.js", import.meta.url)));
+// The schema DSL as the generator package exports it (the built module, whose .d.ts the schemas type-check against).
+const dsl = resolve(fileURLToPath(import.meta.resolve("@oxenmq-ts/codegen/schema")));
 
 /** Writes `files` schema files with `categories` categories of `commands` commands each, with varied types. */
 function corpus(files: number, categories: number, commands: number): string[] {

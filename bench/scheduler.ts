@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { Batch, OxenMQ } from "../runtime/index.js";
+import { Batch, OxenMQ } from "@oxenmq-ts/runtime";
 import { work } from "./cpu-job.js";
 
 const cpuJobModule = fileURLToPath(new URL("./cpu-job.js", import.meta.url));

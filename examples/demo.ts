@@ -13,7 +13,7 @@ import {
   writeKeyFile,
   generateKeyPair,
   type AuthLevel,
-} from "../runtime/index.js";
+} from "@oxenmq-ts/runtime";
 import { registerDemoCategories } from "./server-categories.js";
 import { registerNodeHandlers } from "./node-handlers.js";
 import { BlinkClient, RpcClient, SnClient, SystemClient } from "../generated/node.js";

@@ -1,4 +1,4 @@
-import { ConnectionID, fromHex, generateKeyPair, OxenMQ, toHex } from "../runtime/index.js";
+import { ConnectionID, fromHex, generateKeyPair, OxenMQ, toHex } from "@oxenmq-ts/runtime";
 
 /**
  * One service node of the vote network (`npm run demo -- network`), run as its own process. It talks to the parent

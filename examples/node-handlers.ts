@@ -1,4 +1,4 @@
-import { RpcError, type OxenMQ } from "../runtime/index.js";
+import { RpcError, type OxenMQ } from "@oxenmq-ts/runtime";
 import {
   registerBlink,
   registerRpc,

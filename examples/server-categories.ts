@@ -1,4 +1,4 @@
-import type { OxenMQ } from "../runtime/index.js";
+import type { OxenMQ } from "@oxenmq-ts/runtime";
 
 /**
  * The demo server's categories, shared by `npm run demo` and `npm run demo -- serve`:

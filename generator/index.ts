@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { dirname, join, posix, relative, resolve, sep } from "node:path";
+import { dirname, join, posix, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Project, ts } from "ts-morph";
 import { emitSchemaFile, type OutputFile } from "./emit.js";
@@ -13,35 +13,31 @@ export { SchemaError, SchemaErrors } from "./errors.js";
 export type { OutputFile } from "./emit.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** The package root: generator/ in the sources, dist/generator/ once built. */
-const packageRoot = [resolve(here, ".."), resolve(here, "../..")].find((d) => {
-  try {
-    return (JSON.parse(readFileSync(join(d, "package.json"), "utf8")) as { name?: string }).name === "oxenmq-ts";
-  } catch {
-    return false;
-  }
-})!;
+/** This package's manifest: generator/package.json, from the sources (generator/) or the build (generator/dist/). */
+const manifest = [join(here, "package.json"), join(here, "..", "package.json")]
+  .map((p) => {
+    try {
+      return JSON.parse(readFileSync(p, "utf8")) as { name?: string; version: string };
+    } catch {
+      return undefined;
+    }
+  })
+  .find((m) => m?.name === "@oxenmq-ts/codegen")!;
 
-export const GENERATOR_VERSION = (
-  JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8")) as { version: string }
-).version;
+export const GENERATOR_VERSION = manifest.version;
+
+/** The module generated code imports the runtime from, by default: the runtime package's entry for generated code. */
+export const DEFAULT_RUNTIME_IMPORT = "@oxenmq-ts/runtime/codegen";
 
 export interface GenerateOptions {
   /** Schema files (paths). */
   readonly schemas: readonly string[];
   /** Output directory for the generated modules. */
   readonly outDir: string;
-  /** Module specifier of the runtime entry as seen from outDir; default: a relative path to this package's runtime. */
+  /** Module specifier generated code imports the runtime from; default `@oxenmq-ts/runtime/codegen`. */
   readonly runtimeImport?: string;
   /** A ts-morph project to read the schemas from (tests use an in-memory one). */
   readonly project?: Project;
-}
-
-export function defaultRuntimeImport(outDir: string): string {
-  const rel = relative(resolve(outDir), join(packageRoot, "runtime", "index.js"))
-    .split(sep)
-    .join("/");
-  return rel.startsWith(".") ? rel : `./${rel}`;
 }
 
 export function schemaProject(): Project {
@@ -73,7 +69,7 @@ export function generate(options: GenerateOptions): { files: OutputFile[]; model
   if (planned.errors.length) throw new SchemaErrors(planned.errors);
   const emitOptions = {
     outDir,
-    runtimeImport: options.runtimeImport ?? defaultRuntimeImport(outDir),
+    runtimeImport: options.runtimeImport ?? DEFAULT_RUNTIME_IMPORT,
     generatorVersion: GENERATOR_VERSION,
   };
   return { files: model.files.map((f, i) => emitSchemaFile(f, planned.files[i]!, model, emitOptions)), model };

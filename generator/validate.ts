@@ -1,4 +1,4 @@
-import { MAX_CATEGORY_LENGTH, MAX_COMMAND_LENGTH } from "../runtime/index.js";
+import { MAX_CATEGORY_LENGTH, MAX_COMMAND_LENGTH } from "@oxenmq-ts/runtime/constants";
 import { SchemaError } from "./errors.js";
 import type { SchemaModel } from "./model.js";
 

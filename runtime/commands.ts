@@ -1,9 +1,7 @@
 import { toAccess, type Access, type AccessSpec } from "./auth.js";
+import { MAX_CATEGORY_LENGTH, MAX_COMMAND_LENGTH } from "./constants.js";
 import { OmqError } from "./errors.js";
 import type { Message } from "./message.js";
-
-export const MAX_CATEGORY_LENGTH = 50;
-export const MAX_COMMAND_LENGTH = 200;
 
 /** A command handler. It holds its scheduler slot until the returned promise settles (reference §4.4). */
 export type CommandHandler = (msg: Message) => unknown;

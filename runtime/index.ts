@@ -1,14 +1,19 @@
-/** Public entry of the runtime. Everything not re-exported here is internal. */
+/**
+ * `@oxenmq-ts/runtime`: the public entry of the runtime. Everything not re-exported here is internal, apart from the
+ * `@oxenmq-ts/runtime/codegen` entry that generated code imports.
+ *
+ * @module
+ */
 export { OxenMQ, DEFAULT_REQUEST_TIMEOUT, REMOTE_CONNECT_TIMEOUT, INPROC_CONNECT_TIMEOUT } from "./oxenmq.js";
 export type { OxenMQOptions, SendOptions, RequestOptions, ConnectOptions, CategoryHelper } from "./oxenmq.js";
 export { Address } from "./address.js";
 export type { AddressProtocol, KeyEncoding } from "./address.js";
 export { AUTH_LEVELS, authAtLeast, authFromString } from "./auth.js";
 export type { Access, AccessSpec, AuthLevel } from "./auth.js";
-export { MAX_CATEGORY_LENGTH, MAX_COMMAND_LENGTH } from "./commands.js";
+export { MAX_CATEGORY_LENGTH, MAX_COMMAND_LENGTH } from "./constants.js";
 export type { CategoryOptions, CommandHandler } from "./commands.js";
 export { ConnectionID } from "./connection-id.js";
-export { toHex, fromHex, toBase32z, fromBase32z, toBase64, fromBase64 } from "./encoding.js";
+export { toHex, fromHex, toBase32z, fromBase32z, toBase64, fromBase64, toZ85 } from "./encoding.js";
 export { OmqError, ERROR_CODES, WIRE_ERROR_WORDS, RETRYABLE, isWireErrorWord } from "./errors.js";
 export type { OmqErrorCode, WireErrorWord } from "./errors.js";
 export { generateKeyPair, validateKeyPair } from "./keys.js";
@@ -30,17 +35,7 @@ export type { WorkerJobSpec } from "./worker-pool.js";
 export type { Work } from "./scheduler.js";
 export { btEncode, btDecode } from "./bt.js";
 export type { BtValue, BtDict } from "./bt.js";
-export * as codec from "./codec.js";
-export type { Codec } from "./codec.js";
-export { RpcError, DeferredReply, STATUS_OK, callRequest, callCommand, registerCategory } from "./typed.js";
-export type {
-  CallContext,
-  RequestContext,
-  HandlerResult,
-  CallOptions,
-  CommandDescriptor,
-  CategoryDescriptor,
-  Encoding,
-} from "./typed.js";
+export { RpcError, DeferredReply, STATUS_OK } from "./typed.js";
+export type { CallContext, RequestContext, HandlerResult, CallOptions } from "./typed.js";
 export { DEFAULT_CONNECT_SN_KEEP_ALIVE, DEFAULT_SEND_KEEP_ALIVE } from "./service-nodes.js";
 export type { ConnectSNOptions } from "./service-nodes.js";

@@ -2,7 +2,7 @@
  * Example schema modelled on the OxenMQ README's categories: a public read API, an admin `system` category, a
  * service-node-only `sn` category and a local-service-node `blink` category.
  */
-import { category, command, request, type Frames } from "../generator/schema.js";
+import { category, command, request, type Frames } from "@oxenmq-ts/codegen/schema";
 
 /** Network a node runs on. */
 export type Network = "mainnet" | "testnet" | "devnet";

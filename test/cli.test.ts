@@ -9,7 +9,7 @@ import { closeAll, makeOmq, text, waitFor } from "./helpers/omq.js";
 
 // Runs the built `omq` binary (npm test builds first) against a server started here.
 const exec = promisify(execFile);
-const bin = join(process.cwd(), "dist/runtime/cli/omq.js");
+const bin = join(process.cwd(), "runtime/dist/cli/omq.js");
 const omq = (...args: string[]) => exec(process.execPath, [bin, ...args], { timeout: 20_000 });
 const dir = mkdtempSync(join(tmpdir(), "omq-cli-"));
 let curveAddr: string;

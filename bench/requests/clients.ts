@@ -1,7 +1,5 @@
 import { Dealer } from "zeromq";
-import { Address, ConnectionID, fromHex, OxenMQ } from "../../runtime/index.js";
-import { generateKeyPair } from "../../runtime/keys.js";
-import { toZ85 } from "../../runtime/encoding.js";
+import { Address, ConnectionID, fromHex, generateKeyPair, OxenMQ, toZ85 } from "@oxenmq-ts/runtime";
 import { RpcClient } from "../../generated/node.js";
 import { PROTO, type EchoClient, type Impl, type ServerReady, type Transport } from "./common.js";
 

@@ -1,6 +1,5 @@
 import { Router } from "zeromq";
-import { OxenMQ, RpcError, toHex } from "../../runtime/index.js";
-import { toZ85 } from "../../runtime/encoding.js";
+import { OxenMQ, RpcError, toHex, toZ85 } from "@oxenmq-ts/runtime";
 import { registerRpc } from "../../generated/node.js";
 import { PROTO, type Impl, type Transport } from "./common.js";
 
