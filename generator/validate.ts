@@ -2,7 +2,7 @@ import { MAX_CATEGORY_LENGTH, MAX_COMMAND_LENGTH } from "@oxenmq-ts/runtime/cons
 import { SchemaError } from "./errors.js";
 import type { SchemaModel } from "./model.js";
 
-/** The runtime's naming rules (reference §1.10), checked at generation time so that registration cannot fail. */
+/** The runtime's naming rules (docs/protocol.md#commands-and-access), checked at generation time so that registration cannot fail. */
 export function validate(model: SchemaModel): SchemaError[] {
   const errors: SchemaError[] = [];
   const categories = new Map<string, string>();

@@ -32,7 +32,7 @@ function parsePort(s: string): number {
 }
 
 /**
- * An OxenMQ address (reference §1.4): `tcp://HOST:PORT`, `curve://HOST:PORT/PUBKEY` (alias `tcp+curve://`),
+ * An OxenMQ address (docs/protocol.md#addresses): `tcp://HOST:PORT`, `curve://HOST:PORT/PUBKEY` (alias `tcp+curve://`),
  * `ipc://PATH`, `ipc+curve://PATH/PUBKEY`, and the QR forms `TCP://` and `CURVE://`. Immutable.
  *
  * @example new Address("curve://127.0.0.1:5555/" + pubkeyHex).zmqAddress // "tcp://127.0.0.1:5555"

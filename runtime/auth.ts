@@ -1,4 +1,4 @@
-/** Auth levels and access policies (reference §1.10). */
+/** Auth levels and access policies (docs/protocol.md#commands-and-access). */
 export const AUTH_LEVELS = ["denied", "none", "basic", "admin"] as const;
 export type AuthLevel = (typeof AUTH_LEVELS)[number];
 

@@ -3,11 +3,11 @@ import { MAX_CATEGORY_LENGTH, MAX_COMMAND_LENGTH } from "./constants.js";
 import { OmqError } from "./errors.js";
 import type { Message } from "./message.js";
 
-/** A command handler. It holds its scheduler slot until the returned promise settles (reference §4.4). */
+/** A command handler. It holds its scheduler slot until the returned promise settles (docs/scheduling.md). */
 export type CommandHandler = (msg: Message) => unknown;
 
 export interface CategoryOptions {
-  /** Slots only this category may use (reference §3). Default 0. */
+  /** Slots only this category may use (docs/scheduling.md#slots-and-admission). Default 0. */
   readonly reservedThreads?: number;
   /** Commands that may wait for a slot; -1 unlimited, 0 never queue. Default 200. */
   readonly maxQueue?: number;
@@ -34,7 +34,7 @@ export interface CommandDef {
 
 const fail = (msg: string): OmqError => new OmqError("INVALID_ARGUMENT", msg);
 
-/** Categories, commands and aliases, with the validation rules of reference §1.10. */
+/** Categories, commands and aliases, with the rules of docs/protocol.md#commands-and-access. */
 export class CommandRegistry {
   readonly categories = new Map<string, Category>();
   private readonly aliases = new Map<string, string>();

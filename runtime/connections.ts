@@ -35,7 +35,7 @@ export class Connections {
 
   constructor(private readonly host: ConnectionsHost) {}
 
-  /** Opens a connection, sends HI, and resolves with its id on HELLO (reference §1.5). */
+  /** Opens a connection, sends HI, and resolves with its id on HELLO (docs/protocol.md#connections). */
   connectWithHello(
     zmqAddress: string,
     serverKey: Uint8Array | undefined,

@@ -1,6 +1,6 @@
 /**
  * The one error class of the runtime. Every failure carries a code from the closed set below; wire error words
- * (reference §2.3) are a subset, so a rejection received from a peer and one produced locally look alike.
+ * (docs/protocol.md#frames) are a subset, so a rejection received from a peer and one produced locally look alike.
  */
 export const ERROR_CODES = {
   UNKNOWNCOMMAND: "the remote does not know this command",

@@ -12,7 +12,7 @@ export function dispatchJob(scheduler: Scheduler, executor: TaggedExecutor | und
 }
 
 /**
- * Runs a batch (reference §1.12, §3.5): every job as a batch job (or on its tagged executor, or on the worker pool
+ * Runs a batch (docs/scheduling.md#jobs-batches-and-completions): every job as a batch job (or on its tagged executor, or on the worker pool
  * while holding a batch slot); after the last one settled, the completion is queued to its target.
  */
 export function runBatch<T>(batch: Batch<T>, scheduler: Scheduler, pool: () => WorkerPool, log: Log): void {

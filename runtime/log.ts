@@ -1,4 +1,4 @@
-/** Log levels of reference §1.14, most severe first. */
+/** Log levels, most severe first (docs/protocol.md#logging). */
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 

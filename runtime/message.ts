@@ -31,7 +31,7 @@ export class DeferredSend {
   }
 }
 
-/** An incoming command or request, as a handler sees it (reference §1.9). Unlike C++, it stays valid after return. */
+/** An incoming command or request, as a handler sees it (docs/protocol.md#messages). Unlike C++, it stays valid after return. */
 export class Message extends DeferredSend {
   constructor(
     omq: OxenMQ,

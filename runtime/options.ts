@@ -4,7 +4,7 @@ import type { LogLevel, Logger } from "./log.js";
 import type { SchedulerOptions } from "./scheduler.js";
 import type { SocketTunables } from "./sockets.js";
 
-/** Options and defaults of the OxenMQ instance and of its calls (reference §1.2, §1.5, §1.7). */
+/** Options and defaults of the OxenMQ instance and of its calls (docs/protocol.md#connections). */
 
 export interface OxenMQOptions extends Partial<SocketTunables>, SchedulerOptions {
   /** x25519 key pair; both or neither (then one is generated). */

@@ -17,7 +17,7 @@ export class Outgoing {
     readonly pubkey: Uint8Array,
     /** The auth level given to commands the remote sends us over this connection. */
     readonly authLevel: AuthLevel,
-    /** A connection made to a service node by key: messages on it come from an SN (reference §1.10). */
+    /** A connection made to a service node by key: messages on it come from an SN (docs/protocol.md#commands-and-access). */
     readonly isSN: boolean,
     readonly address: string,
     log: Log,

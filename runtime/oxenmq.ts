@@ -349,7 +349,7 @@ export class OxenMQ {
   // ---- connections ----------------------------------------------------------------------------------------------
 
   /**
-   * Connects to a remote OxenMQ (any address form of reference §1.4; `curve://` for CURVE), sends HI and resolves
+   * Connects to a remote OxenMQ (any address form of docs/protocol.md#addresses; `curve://` for CURVE), sends HI and resolves
    * with the connection's id on HELLO. Fails with CONNECT_TIMEOUT ("connection attempt timed out") otherwise.
    */
   async connectRemote(address: string | Address, options: ConnectOptions = {}): Promise<ConnectionID> {

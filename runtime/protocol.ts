@@ -37,7 +37,7 @@ export interface ProtocolHost {
 const utf8 = (b: Buffer | undefined): string => (b ? b.toString() : "");
 
 /**
- * Handles one incoming message (frames after the route) exactly as C++ OxenMQ's proxy does (reference §2.2–2.3):
+ * Handles one incoming message (frames after the route) exactly as C++ OxenMQ's proxy does (docs/protocol.md#frames):
  * builtins first (REPLY, HI, HELLO, BYE, error words), then command lookup, the access checks in their order, and
  * admission to the scheduler. Nothing here throws on bad input: malformed messages are logged and dropped.
  */

@@ -7,7 +7,7 @@ import { POOL, runOn, type TaggedExecutor } from "./executor.js";
 /** A unit of work: it holds its slot until the value it returns (or the promise it returns) settles. */
 export type Work = () => unknown;
 
-/** Pool job kinds with their own reserved slots (reference §3.2 rules 3 and 4). */
+/** Pool job kinds with their own reserved slots (docs/scheduling.md#slots-and-admission, rule 3). */
 export type JobKind = "batch" | "reply";
 
 export interface SchedulerOptions {
@@ -34,7 +34,7 @@ function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
 }
 
 /**
- * Concurrency slots and admission, as OxenMQ's proxy does with worker threads (reference §3): general slots,
+ * Concurrency slots and admission, as OxenMQ's proxy does with worker threads (docs/scheduling.md): general slots,
  * per-category reserved slots, batch- and reply-reserved slots, bounded per-category queues; queued work goes first
  * in the order batch → reply → commands, FIFO within a category.
  */
@@ -79,7 +79,7 @@ export class Scheduler {
     this.maxWorkers = this.general + this.batchReserved + this.replyReserved + reserved;
   }
 
-  /** Admits a command (or injected task) of `cat`: run now, queue, or drop (reference §3.2 rule 1). */
+  /** Admits a command (or injected task) of `cat`: run now, queue, or drop (docs/scheduling.md#slots-and-admission, rule 1). */
   submitCommand(cat: Category, work: Work, what: Label): "started" | "queued" | "dropped" {
     if (this.stopped) return "dropped";
     if (cat.active < cat.reservedThreads || this.active < this.general) {
@@ -104,7 +104,7 @@ export class Scheduler {
     this.process();
   }
 
-  /** Queues work on a tagged executor: strictly one at a time, FIFO, not counted in the pool (reference §3.2 rule 6). */
+  /** Queues work on a tagged executor: strictly one at a time, FIFO, not counted in the pool (docs/scheduling.md#tagged-executors). */
   submitTagged(executor: TaggedExecutor, work: Work): void {
     if (this.stopped) return;
     executor.queue.push(work);
@@ -112,7 +112,7 @@ export class Scheduler {
     this.process();
   }
 
-  /** Stops dispatching: queued work is never run (reference §1.15), running work finishes. */
+  /** Stops dispatching: queued work is never run (docs/scheduling.md#shutdown), running work finishes. */
   stop(): void {
     this.stopped = true;
     for (const t of this.tagged) t.queue.length = 0;

@@ -9,7 +9,7 @@ import type { Conn } from "./routes.js";
 import type { SendOptions } from "./oxenmq.js";
 import type { Frame } from "./sockets.js";
 
-/** Idle expiry of a connection opened by `send`/`request` to a service node (reference §1.2). */
+/** Idle expiry of a connection opened by `send`/`request` to a service node (docs/protocol.md#service-nodes). */
 export const DEFAULT_SEND_KEEP_ALIVE = 30_000;
 /** Idle expiry of a connection opened by `connectSN` (5 minutes as documented; the C++ unit bug is not copied). */
 export const DEFAULT_CONNECT_SN_KEEP_ALIVE = 5 * 60_000;
@@ -34,7 +34,7 @@ export interface ServiceNodeHost {
 }
 
 /**
- * Service-node mode (reference §1.5, §1.7, §1.11): the active service-node set, connections to nodes by public key
+ * Service-node mode (docs/protocol.md#service-nodes): the active service-node set, connections to nodes by public key
  * (reusing an incoming or outgoing connection to that key, or opening one through the lookup), and idle expiry.
  */
 export class ServiceNodes {
@@ -103,7 +103,7 @@ export class ServiceNodes {
     if (r instanceof OmqError) this.host.log.error(`connectSN: ${r.message}`);
   }
 
-  /** Sends to a service node by key, following the `optional` / `incoming` / `outgoing` options of reference §1.7. */
+  /** Sends to a service node by key, following the `optional` / `incoming` / `outgoing` options of docs/protocol.md#service-nodes. */
   deliver(to: ConnectionID, frames: Frame[], options: SendOptions, failed: (err: OmqError) => void): void {
     const hex = toHex(to.pubkey);
     if (!options.outgoing) {

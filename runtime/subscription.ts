@@ -7,7 +7,7 @@ interface Entry<T> {
 }
 
 /**
- * Pub/sub helper (reference §1.13): connections subscribe for a while with optional data and `publish` visits every
+ * Pub/sub helper (docs/protocol.md#subscriptions): connections subscribe for a while with optional data and `publish` visits every
  * live subscriber. Single-threaded JS needs no lock.
  */
 export class Subscription<T = undefined> {

@@ -21,7 +21,7 @@ interface Timer {
   handle: NodeJS.Timeout | undefined;
 }
 
-/** Periodic jobs (reference §1.12, §3.6). Timers added before start are armed at start. */
+/** Periodic jobs (docs/scheduling.md#timers). Timers added before start are armed at start. */
 export class Timers {
   private readonly timers = new Map<number, Timer>();
   private nextId = 1;

@@ -4,7 +4,7 @@ import { Address, fromHex, toBase32z, toBase64 } from "../runtime/index.js";
 const hex = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const pk = fromHex(hex);
 
-describe("Address parsing (reference §1.4)", () => {
+describe("Address parsing (docs/protocol.md#addresses)", () => {
   test("tcp, ipc and their fields", () => {
     const a = new Address("tcp://127.0.0.1:5555");
     expect([a.protocol, a.host, a.port, a.isCurve, a.zmqAddress]).toEqual([

@@ -2,7 +2,7 @@ import { expect, test } from "@jest/globals";
 import { CommandRegistry } from "../runtime/commands.js";
 import { Subscription, ConnectionID } from "../runtime/index.js";
 
-test("category, command and alias rules (reference §1.10)", () => {
+test("category, command and alias rules (docs/protocol.md#commands-and-access)", () => {
   const r = new CommandRegistry();
   r.addCategory("hey google", "basic");
   expect(() => r.addCategory("hey google")).toThrow(/already exists/);

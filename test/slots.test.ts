@@ -28,7 +28,7 @@ function holders() {
   };
 }
 
-test("reference §3.7 over the network: BBBAAA reaches 5 handlers at once, the 6th waits", async () => {
+test("docs/scheduling.md#examples over the network: BBBAAA reaches 5 handlers at once, the 6th waits", async () => {
   const server = await makeOmq({ generalThreads: 4, batchThreads: 0, replyThreads: 0 });
   const h = holders();
   server.addCategory("A", "none", { reservedThreads: 2 }).addCommand("x", h.hold);
@@ -50,7 +50,7 @@ test("reference §3.7 over the network: BBBAAA reaches 5 handlers at once, the 6
   while (h.held) h.releaseOne();
 });
 
-test("reference §3.8: injected tasks share the category's reserved slots and queue", async () => {
+test("docs/scheduling.md#examples: injected tasks share the category's reserved slots and queue", async () => {
   const server = await makeOmq({ generalThreads: 1, batchThreads: 1, replyThreads: 1 });
   const h = holders();
   server.addCategory("public", "none", { reservedThreads: 3 }).addCommand("hello", h.hold);

@@ -4,7 +4,7 @@ import type { OxenMQ } from "../runtime/index.js";
 import { closeAll, makeOmq } from "./helpers/omq.js";
 import { rawDealer, roundTrip } from "./helpers/raw.js";
 
-// The exact frames of reference §2.2–2.3, as a raw DEALER sees them (mirrors C++ tests/test_failures.cpp).
+// The exact frames of docs/protocol.md#frames, as a raw DEALER sees them (mirrors C++ tests/test_failures.cpp).
 let server: OxenMQ;
 let d: Dealer;
 
