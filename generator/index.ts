@@ -1,3 +1,9 @@
+/**
+ * `@oxenmq-ts/codegen`: the code generator behind `omq-gen`, for programs that generate code themselves (most projects run
+ * `omq-gen` with an `omq-gen.config.json` instead).
+ *
+ * @module @oxenmq-ts/codegen
+ */
 import { readFileSync } from "node:fs";
 import { dirname, join, posix, sep } from "node:path";
 import { fileURLToPath } from "node:url";

@@ -19,6 +19,8 @@
  * `boolean`, `Uint8Array`, unions of string literals, arrays, objects with optional fields, and named interfaces or type
  * aliases declared in schema files. `void` means "no arguments" / "no result". With `encoding: "raw"`, arguments and
  * result are `Frames` (the message's data frames as they are).
+ *
+ * @module @oxenmq-ts/codegen/schema
  */
 
 export type AuthLevelName = "none" | "basic" | "admin";

@@ -3,7 +3,7 @@
  * descriptors, and the calls its clients and `registerXxx` functions make). Application code uses the main entry;
  * it never needs to import this one. It follows the runtime's version like the main entry does.
  *
- * @module
+ * @module @oxenmq-ts/runtime/codegen
  */
 export * as codec from "./codec-builders.js";
 export type { Codec } from "./codec.js";

@@ -2,7 +2,7 @@
  * `@oxenmq-ts/runtime/constants`: limits shared with the code generator, in a module that loads nothing else (the
  * generator checks schemas against them without loading zeromq).
  *
- * @module
+ * @module @oxenmq-ts/runtime/constants
  */
 
 /** Longest category name (characters), as in C++ OxenMQ. */

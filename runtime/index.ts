@@ -2,7 +2,7 @@
  * `@oxenmq-ts/runtime`: the public entry of the runtime. Everything not re-exported here is internal, apart from the
  * `@oxenmq-ts/runtime/codegen` entry that generated code imports.
  *
- * @module
+ * @module @oxenmq-ts/runtime
  */
 export { OxenMQ, DEFAULT_REQUEST_TIMEOUT, REMOTE_CONNECT_TIMEOUT, INPROC_CONNECT_TIMEOUT } from "./oxenmq.js";
 export type { OxenMQOptions, SendOptions, RequestOptions, ConnectOptions, CategoryHelper } from "./oxenmq.js";
