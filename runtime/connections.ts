@@ -1,4 +1,4 @@
-import type { Context, Dealer } from "zeromq";
+import type { Context, Dealer, Event } from "zeromq";
 import type { AuthLevel } from "./auth.js";
 import { ConnectionID } from "./connection-id.js";
 import { toHex, toZ85 } from "./encoding.js";
@@ -54,17 +54,21 @@ export class Connections {
         clearTimeout(timer);
         this.pending.delete(fail);
         o.onHello = undefined;
+        o.onEvent = undefined;
         this.close(o, this.host.closeLinger);
+        this.host.log.info(`Connection to ${zmqAddress} failed: ${err.message}`);
         reject(err);
       };
-      const timer = setTimeout(() => {
-        this.host.log.info(`Connection to ${zmqAddress} timed out`);
-        fail(new OmqError("CONNECT_TIMEOUT", "connection attempt timed out"));
-      }, timeout);
+      const timer = setTimeout(
+        () => fail(new OmqError("CONNECT_TIMEOUT", `connection attempt to ${zmqAddress} timed out`)),
+        timeout,
+      );
       this.pending.add(fail);
+      o.onEvent = connectFailures(zmqAddress, serverKey, fail);
       o.onHello = () => {
         clearTimeout(timer);
         this.pending.delete(fail);
+        o.onEvent = undefined;
         this.host.scheduler.submitJob("reply", () => resolve(new ConnectionID(id, o.pubkey)));
       };
       o.outbox.push(["HI"]);
@@ -85,14 +89,16 @@ export class Connections {
       routingId: randomRoute(),
       ...(curve ? { curve: { serverKey: toZ85(serverKey), ...this.host.z85 } } : {}),
     });
+    const pubkey = curve ? Uint8Array.from(serverKey) : new Uint8Array(0);
+    const o = new Outgoing(id, socket, pubkey, authLevel, isSN, zmqAddress, this.host.log, idleExpiry);
+    // The event monitor must exist before the socket connects, or the first attempt's events are missed.
+    if (!zmqAddress.startsWith("inproc://")) o.watch();
     try {
       socket.connect(zmqAddress);
     } catch (err) {
-      socket.close();
+      o.close(0);
       throw err;
     }
-    const pubkey = curve ? Uint8Array.from(serverKey) : new Uint8Array(0);
-    const o = new Outgoing(id, socket, pubkey, authLevel, isSN, zmqAddress, this.host.log, idleExpiry);
     this.byId.set(id, o);
     if (isSN) this.byKey.set(toHex(pubkey), o);
     this.host.receive(socket, o);
@@ -119,4 +125,60 @@ export class Connections {
 /** A routing id for our outgoing sockets: 128 random bits, never starting with 0 (libzmq's own ids do). */
 function randomRoute(): Buffer {
   return Buffer.concat([Buffer.from("r"), randomBytes(16)]);
+}
+
+/** Handshake failures of a CURVE client before it concludes the server key is wrong (a plain server shows a mismatch). */
+const CURVE_FAILURES = 3;
+
+/**
+ * Reads libzmq's events while a connect waits for HELLO, and fails it as soon as they tell why it cannot succeed:
+ * nothing accepts connections (a retry with no connection before it), the server refused us at its handshake (its
+ * `allow()`), one side speaks CURVE and the other does not, or the server keeps dropping our CURVE handshake (it
+ * cannot decrypt it: its key is not the one we were given).
+ */
+function connectFailures(
+  address: string,
+  serverKey: Uint8Array | undefined,
+  fail: (err: OmqError) => void,
+): (ev: Event) => void {
+  const curve = serverKey?.length === 32;
+  let connected = false;
+  let dropped = 0;
+  return (ev) => {
+    switch (ev.type) {
+      case "connect":
+        connected = true;
+        break;
+      case "connect:retry":
+        if (!connected) fail(new OmqError("CONNECT_REFUSED", `nothing accepts connections at ${address}`));
+        connected = false;
+        break;
+      case "handshake:error:auth":
+        fail(new OmqError("ACCESS_DENIED", `${address} refused the connection at its handshake (its allow() said no)`));
+        break;
+      case "handshake:error:protocol":
+        fail(
+          new OmqError(
+            "PROTOCOL_MISMATCH",
+            curve
+              ? `${address} does not use CURVE: connect to it with tcp://HOST:PORT`
+              : `${address} requires CURVE: connect with curve://HOST:PORT/SERVER_PUBKEY`,
+          ),
+        );
+        break;
+      case "handshake:error:other":
+        if (!curve)
+          fail(new OmqError("PROTOCOL_MISMATCH", `${address} dropped a plain handshake: it probably requires CURVE`));
+        else if (++dropped >= CURVE_FAILURES)
+          fail(
+            new OmqError(
+              "AUTH_FAILED",
+              `${address} dropped our CURVE handshake ${dropped} times: its public key is probably not ${toHex(serverKey)}`,
+            ),
+          );
+        break;
+      default:
+        break;
+    }
+  };
 }

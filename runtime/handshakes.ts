@@ -77,7 +77,8 @@ const CHECKS = [20, 80, 400, 1_500, 2_000];
  * Sends to routes wait while the approval is unresolved (a new pipe could have taken any route).
  */
 export class HandshakeGate {
-  private readonly queue: ZapRequest[] = [];
+  /** Requests waiting for their turn, each with its allow() decision already under way. */
+  private readonly queue: Array<{ readonly req: ZapRequest; readonly decision: Promise<AuthLevel> }> = [];
   private epoch: Epoch | undefined;
   private pumping = false;
   private closed = false;
@@ -100,10 +101,27 @@ export class HandshakeGate {
     return e !== undefined && e.event && !e.resolved;
   }
 
-  /** A valid ZAP request for this listener. */
+  /**
+   * A valid ZAP request for this listener. Its `allow()` decision starts at once; only the answers go out one at a
+   * time, so a queue of handshakes (or of abandoned ones, which are skipped when their answer fails) waits for
+   * nothing but libzmq.
+   */
   request(req: ZapRequest): void {
-    this.queue.push(req);
-    void this.pump();
+    this.queue.push({ req, decision: this.decide(req) });
+    this.run();
+  }
+
+  private run(): void {
+    this.spawn(this.pump());
+  }
+
+  /** Runs an asynchronous step whose failure can only be a bug: logged, never an unhandled rejection. */
+  private spawn(p: Promise<unknown>): void {
+    p.catch((err: unknown) => this.internalError(err));
+  }
+
+  private internalError(err: unknown): void {
+    this.log.error(`handshake gate: internal error: ${err instanceof Error ? err.stack : String(err)}`);
   }
 
   /** The identity for a new pipe's connect notification now, or undefined when no new pipe can appear. */
@@ -148,13 +166,13 @@ export class HandshakeGate {
   /** A handshake failed or a connection dropped somewhere on this listener: the outstanding one may be gone. */
   onFailure(): void {
     const e = this.epoch;
-    if (e && !e.piped && e.marker === undefined && e.probes < 8) setTimeout(() => void this.check(e), 1).unref();
+    if (e && !e.piped && e.marker === undefined && e.probes < 8) setTimeout(() => this.spawn(this.check(e)), 1).unref();
   }
 
-  /** A marker emitted by `barrier()` arrived: every handshake event emitted before it has arrived too. */
-  onMarker(id: string): void {
+  /** A marker emitted by `barrier()` arrived (`address` contains its id): every event emitted before it has too. */
+  onMarker(address: string): void {
     const e = this.epoch;
-    if (!e || e.marker !== id) return;
+    if (!e || e.marker === undefined || !address.includes(e.marker)) return;
     e.marker = undefined;
     // Its session is gone and no handshake event came before the marker: it never completed, so it has no pipe.
     if (!e.event) this.resolve(e, "elsewhere");
@@ -191,8 +209,8 @@ export class HandshakeGate {
     this.pumping = true;
     try {
       while (!this.closed && !this.epoch && this.queue.length) {
-        const req = this.queue.shift()!;
-        const level = await this.decide(req);
+        const { req, decision } = this.queue.shift()!;
+        const level = await decision;
         if (this.closed) return;
         if (level === "denied") {
           this.log.info(`Access denied for incoming ${this.kind} connection from ${req.address}`);
@@ -246,7 +264,7 @@ export class HandshakeGate {
 
   /** Checks the handshake's session now and then while it has not shown a pipe (libzmq normally takes microseconds). */
   private schedule(e: Epoch): void {
-    e.timer = setTimeout(() => void this.check(e), CHECKS[Math.min(e.probes, CHECKS.length - 1)]);
+    e.timer = setTimeout(() => this.spawn(this.check(e)), CHECKS[Math.min(e.probes, CHECKS.length - 1)]);
     e.timer.unref();
   }
 
@@ -261,7 +279,13 @@ export class HandshakeGate {
     }
     if (this.epoch !== e || e.piped || e.marker !== undefined) return;
     this.log.debug(() => `Handshake from ${e.identity.remote} ended; waiting for libzmq's events to catch up`);
-    e.marker = this.host.barrier();
+    try {
+      e.marker = this.host.barrier();
+    } catch (err) {
+      // Without a marker the outcome stays unknown: keep the epoch (and its hold), and try again later.
+      this.internalError(err);
+      this.schedule(e);
+    }
   }
 
   /**
@@ -291,6 +315,6 @@ export class HandshakeGate {
     if (this.epoch !== e || !e.resolved || (e.piped && !e.event)) return;
     clearTimeout(e.timer);
     this.epoch = undefined;
-    void this.pump();
+    this.run();
   }
 }

@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { tmpdir } from "node:os";
 import { Dealer, type Context, type Router } from "zeromq";
 import type { AuthLevel } from "./auth.js";
 import type { ConnectionID } from "./connection-id.js";
@@ -37,6 +36,11 @@ interface HeldSend {
 export interface ListenerDeps {
   /** For the private wake connection; without one (tests), drain checks run only when afterReceive() is called. */
   readonly context?: Context;
+  /**
+   * Reads beyond one fair-queue round after which a silent route counts as drained: libzmq handles socket commands
+   * (new pipes, activations) at least every 100 reads. A model of libzmq without that lag (tests) can use less.
+   */
+  readonly drainMargin?: number;
   readonly zap: ZapReplies;
   readonly isServiceNode: (pubkeyHex: string) => boolean;
 }
@@ -55,6 +59,7 @@ export class Listener implements GateHost {
   /** Messages read so far: the clock for "drained" (see RouteTable.sweepDead). */
   clock = 0;
   private readonly zap: ZapReplies | undefined;
+  private readonly drainMargin: number = 128;
   private readonly held: HeldSend[] = [];
   /**
    * A private inproc connection to our own socket, used to make the receive loop run once more. The drain check
@@ -65,11 +70,9 @@ export class Listener implements GateHost {
   private wakePending = false;
   private closed = false;
   private readonly watching: Promise<void> | undefined;
-  /** Handshake outcomes reported by libzmq, for spotting routes whose disconnect notification was lost. */
-  private handshakes = 0;
-  private failures = 0;
+  /** Connections libzmq accepted and lost, for spotting routes whose disconnect notification was lost. */
+  private accepts = 0;
   private disconnects = 0;
-  private lastSweep = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -84,6 +87,7 @@ export class Listener implements GateHost {
     this.outbox = new Outbox(socket, log, `listener ${bindAddress}`);
     if (kind === "self" || !deps) return;
     this.zap = deps.zap;
+    if (deps.drainMargin !== undefined) this.drainMargin = deps.drainMargin;
     if (deps.context) {
       const wakeId = Buffer.concat([Buffer.from("w"), randomBytes(31)]);
       const wakeSocket = new Dealer({ context: deps.context, linger: 0, sendTimeout: 0 });
@@ -185,6 +189,9 @@ export class Listener implements GateHost {
     const closed = new OmqError("CLOSED", `listener ${this.bindAddress} is closed`);
     for (const h of this.held.splice(0)) h.onError?.(closed);
     this.wake?.socket.close();
+    // End the event watcher ourselves: libzmq reports the monitor stopped only once its reaper has finished the
+    // socket, which a connection stuck inside libzmq can delay indefinitely.
+    if (this.watching) this.socket.events.close();
     if (!this.socket.closed) {
       this.socket.linger = linger;
       this.socket.close();
@@ -236,26 +243,45 @@ export class Listener implements GateHost {
    * socket) a few times over two seconds; once none exists the route is dead. A connection found alive (a peer that
    * imitated a notification) is not checked again for a cooldown that doubles each time.
    */
-  suspect(conn: Conn, force = false): void {
-    if (this.closed || conn.dead || conn.probing || (!force && Date.now() < conn.probeCooldownUntil)) return;
+  suspect(conn: Conn): void {
+    if (this.closed || conn.dead || conn.probing) return;
+    const wait = conn.probeCooldownUntil - Date.now();
+    if (wait > 0) {
+      // A forging peer's checks are spaced out, but a check asked for now (perhaps its real disconnect) still runs.
+      conn.recheck ??= setTimeout(() => {
+        conn.recheck = undefined;
+        this.suspect(conn);
+      }, wait);
+      conn.recheck.unref();
+      return;
+    }
     conn.probing = true;
     const step = async (i: number): Promise<void> => {
       if (this.closed || conn.dead) return;
       if (!(await this.isAlive(conn))) {
         conn.probing = false;
-        this.table.markDead(conn);
+        this.table.markDead(conn, this.clock);
         this.wantDrain();
         return;
       }
       if (i + 1 < PROBE_DELAYS.length) {
-        setTimeout(() => void step(i + 1), PROBE_DELAYS[i + 1]! - PROBE_DELAYS[i]!).unref();
+        setTimeout(() => this.spawn(step(i + 1)), PROBE_DELAYS[i + 1]! - PROBE_DELAYS[i]!).unref();
         return;
       }
       conn.probing = false;
       conn.probeCooldown = Math.min(PROBE_COOLDOWN_MAX, Math.max(PROBE_COOLDOWN_MIN, conn.probeCooldown * 2));
       conn.probeCooldownUntil = Date.now() + conn.probeCooldown;
     };
-    setTimeout(() => void step(0), PROBE_DELAYS[0]).unref();
+    setTimeout(() => this.spawn(step(0)), PROBE_DELAYS[0]).unref();
+  }
+
+  /** Runs an asynchronous step whose failure can only be a bug: logged, never an unhandled rejection. */
+  private spawn(p: Promise<unknown>): void {
+    p.catch((err: unknown) => this.internalError(err));
+  }
+
+  private internalError(err: unknown): void {
+    this.log.error(`listener ${this.bindAddress}: internal error: ${err instanceof Error ? err.stack : String(err)}`);
   }
 
   private async isAlive(conn: Conn): Promise<boolean> {
@@ -286,7 +312,7 @@ export class Listener implements GateHost {
     this.outbox.push([conn.route, ...frames], (err) => {
       if (!err) return;
       if (err.code === "HOST_UNREACHABLE") {
-        this.table.markDead(conn);
+        this.table.markDead(conn, this.clock);
         this.wantDrain();
       }
       onError?.(err);
@@ -314,17 +340,18 @@ export class Listener implements GateHost {
   }
 
   /**
-   * GateHost: a marker in libzmq's event stream for this socket. Binding an address emits an event from this thread
-   * into the same ordered stream as the I/O threads' handshake events; a name in Linux's abstract namespace (a path
-   * elsewhere) is bound and unbound at once, and nothing can connect to it in between.
+   * GateHost: a marker in libzmq's event stream for this socket. A bind that fails emits an event from this thread
+   * into the same ordered stream as the I/O threads' handshake events; a Unix socket path longer than the system
+   * allows always fails, before anything is created. Returns the marker's id (part of the address in the event).
    */
   barrier(): string {
-    const id = randomBytes(12).toString("hex");
-    const address =
-      process.platform === "linux" ? `ipc://@oxenmq-marker-${id}` : `ipc://${tmpdir()}/oxenmq-marker-${id}`;
-    this.socket.bindSync(address);
-    this.socket.unbindSync(address);
-    return address;
+    const id = `oxenmq-marker-${randomBytes(12).toString("hex")}`;
+    try {
+      this.socket.bindSync(`ipc:///${id}-${"x".repeat(120)}`);
+    } catch {
+      return id; // the expected failure: its bind:error event is the marker
+    }
+    throw new Error("a marker bind unexpectedly succeeded");
   }
 
   /** GateHost: asks for a drain check; it runs in the receive loop, which the wake connection sets going. */
@@ -340,7 +367,7 @@ export class Listener implements GateHost {
     // Safe here: the loop has processed every message it read, and calls receive() (which checks again) next.
     const quiescent = !this.socket.readable;
     // More reads than a full round of libzmq's fair queue (one message per pipe per round) plus its command lag.
-    const bound = this.table.size + 128;
+    const bound = this.table.size + this.drainMargin;
     this.gate?.onDrain(quiescent, this.clock, bound);
     this.table.sweepDead(quiescent, this.clock, bound);
   }
@@ -358,16 +385,17 @@ export class Listener implements GateHost {
       this.log.trace(() => `socket event ${ev.type}`);
       switch (ev.type) {
         case "handshake":
-          this.handshakes++;
           this.gate?.onHandshake(this.clock);
           break;
-        case "bind":
+        case "bind:error":
           this.gate?.onMarker(ev.address);
+          break;
+        case "accept":
+          this.accepts++;
           break;
         case "handshake:error:protocol":
         case "handshake:error:auth":
         case "handshake:error:other":
-          this.failures++;
           this.gate?.onFailure();
           break;
         case "disconnect":
@@ -386,31 +414,27 @@ export class Listener implements GateHost {
   /**
    * A route can outlive its connection without any empty frame to prompt a check: libzmq drops a disconnect
    * notification when the closing pipe is full, and a route checked while it could still have been either of two
-   * handshakes stays until both are gone. When the table holds more connections than libzmq has open (its own events,
-   * which no peer can forge), the least recently active ones are checked, cooldown or not.
+   * handshakes stays until both are gone. When the table holds more connections than libzmq has open (accepted and
+   * not yet disconnected, by its own events, which no peer can forge), the least recently active ones are checked,
+   * each within its cooldown; the sweep repeats every two seconds while the excess lasts.
    */
   private sweepStale(): void {
-    const open = this.handshakes + this.failures - this.disconnects;
-    const excess = this.table.liveSize - open;
-    const now = Date.now();
-    if (excess <= 0 || this.sweepTimer || this.closed) return;
-    if (now - this.lastSweep < 1_000) {
-      // At most one sweep a second; a later one is postponed, never dropped (no further event may come).
-      this.sweepTimer = setTimeout(
-        () => {
-          this.sweepTimer = undefined;
-          this.sweepStale();
-        },
-        1_000 - (now - this.lastSweep),
-      );
-      this.sweepTimer.unref();
-      return;
-    }
-    this.lastSweep = now;
+    if (this.sweepTimer || this.closed) return;
+    const excess = this.table.liveSize - (this.accepts - this.disconnects);
+    if (excess <= 0) return;
     const idle = [...this.table.values()]
-      .filter((c) => !c.dead && !c.probing)
+      .filter((c) => !c.dead && !c.probing && c.recheck === undefined)
       .sort((a, b) => a.lastRead - b.lastRead)
       .slice(0, excess);
-    for (const c of idle) this.suspect(c, true);
+    this.log.debug(
+      () =>
+        `Stale-route sweep: ${this.table.liveSize} routes, ${this.accepts - this.disconnects} open; checking ${idle.length}`,
+    );
+    for (const c of idle) this.suspect(c);
+    this.sweepTimer = setTimeout(() => {
+      this.sweepTimer = undefined;
+      this.sweepStale();
+    }, 2_000);
+    this.sweepTimer.unref();
   }
 }

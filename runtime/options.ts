@@ -47,6 +47,11 @@ export interface RequestOptions extends SendOptions {
   /** Milliseconds until the request fails with TIMEOUT. Default 15000. */
   readonly timeout?: number;
   readonly signal?: AbortSignal;
+  /**
+   * The command answers status first, as typed commands do (`[200][payload…]` or `[status][message]`): resolve with
+   * the frames after a 200, reject with an RpcError for any other status.
+   */
+  readonly statusFirst?: boolean;
 }
 
 export interface ConnectOptions {

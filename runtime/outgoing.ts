@@ -1,4 +1,4 @@
-import type { Dealer } from "zeromq";
+import type { Dealer, Event } from "zeromq";
 import type { AuthLevel } from "./auth.js";
 import type { Log } from "./log.js";
 import { Outbox } from "./sockets.js";
@@ -8,6 +8,9 @@ export class Outgoing {
   readonly outbox: Outbox;
   /** Set while a connect waits for HELLO. */
   onHello: (() => void) | undefined;
+  /** libzmq's events for this socket (connects, handshake failures, disconnects), while someone listens. */
+  onEvent: ((ev: Event) => void) | undefined;
+  private watching = false;
   lastActivity = Date.now();
 
   constructor(
@@ -27,8 +30,28 @@ export class Outgoing {
     this.outbox = new Outbox(socket, log, `connection to ${address}`);
   }
 
+  /** Reads the socket's events until it closes (started by the owner right after connecting). */
+  watch(): void {
+    if (this.watching) return;
+    this.watching = true;
+    const events = this.socket.events;
+    void (async () => {
+      for (;;) {
+        let ev: Event;
+        try {
+          ev = await events.receive();
+        } catch {
+          return;
+        }
+        if (ev.type === "end") return;
+        this.onEvent?.(ev);
+      }
+    })();
+  }
+
   close(linger: number): void {
     if (this.socket.closed) return;
+    if (this.watching) this.socket.events.close();
     this.socket.linger = linger;
     this.socket.close();
   }

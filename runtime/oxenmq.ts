@@ -10,6 +10,7 @@ import { Listener, type ListenOptions } from "./listener.js";
 import { Log, type LogLevel } from "./log.js";
 import type { ProtocolHost } from "./protocol.js";
 import { PendingRequests } from "./requests.js";
+import { unwrapStatus } from "./status.js";
 import { Scheduler, type Work } from "./scheduler.js";
 import { constantFrame, DEFAULT_TUNABLES, makeRouter, type Frame, type SocketTunables } from "./sockets.js";
 import { ZapHandler } from "./zap.js";
@@ -424,7 +425,8 @@ export class OxenMQ {
 
   /**
    * Sends a request (`[command, tag, ...data]`) and resolves with the reply's data frames. Rejects with an
-   * OmqError: TIMEOUT, ABORTED, CLOSED, a wire error word (FORBIDDEN, …), or a send failure.
+   * OmqError: TIMEOUT, ABORTED, CLOSED, a wire error word (FORBIDDEN, …), or a send failure; with `statusFirst` (for
+   * typed commands), an RpcError for a reply whose status is not 200.
    */
   request(to: ConnectionID, command: string, data: Frame[] = [], options: RequestOptions = {}): Promise<Buffer[]> {
     const guard = this.stateError("request");
@@ -433,12 +435,13 @@ export class OxenMQ {
     if (signal?.aborted)
       return Promise.reject(new OmqError("ABORTED", `request '${command}' aborted`, { cause: signal.reason }));
     const tag = PendingRequests.newTag();
-    return new Promise<Buffer[]>((resolve, reject) => {
+    const reply = new Promise<Buffer[]>((resolve, reject) => {
       this.requests.add(tag, to.key, command, options.timeout ?? DEFAULT_REQUEST_TIMEOUT, signal, resolve, reject);
       this.deliver(to, [constantFrame(command), tag, ...data], options, (err) =>
         this.requests.fail(tag.toString("latin1"), err),
       );
     });
+    return options.statusFirst ? reply.then((frames) => unwrapStatus(frames, command)) : reply;
   }
 
   // ---- jobs, batches, timers, tagged executors ------------------------------------------------------------------

@@ -54,6 +54,8 @@ export class Conn {
   lastRead: number;
   /** Liveness probes: the running one, and the cooldown before another may start (doubles per live answer). */
   probing = false;
+  /** A check asked for during the cooldown, run when it ends. */
+  recheck: NodeJS.Timeout | undefined;
   probeCooldownUntil = 0;
   probeCooldown = 0;
 
@@ -126,9 +128,14 @@ export class RouteTable {
     if (current) this.index(conn);
   }
 
-  markDead(conn: Conn): void {
+  /**
+   * The route's pipe is closing or gone. Its last messages may still be queued (a route silent for long can send a
+   * burst and hang up), so it counts as drained only a full round of reads after this moment without a message.
+   */
+  markDead(conn: Conn, clock: number): void {
     if (conn.dead) return;
     conn.dead = true;
+    conn.lastRead = Math.max(conn.lastRead, clock);
     if (this.byRoute.get(conn.key) === conn) this.dying.add(conn);
   }
 

@@ -1,5 +1,6 @@
 import type { Access, AuthLevel } from "./auth.js";
 import { decodeBt, encodeBt, type Codec } from "./codec.js";
+import { RpcError, STATUS_OK, unwrapStatus } from "./status.js";
 import type { ConnectionID } from "./connection-id.js";
 import { OmqError } from "./errors.js";
 import type { Message } from "./message.js";
@@ -33,21 +34,8 @@ export interface CategoryDescriptor {
 }
 
 /** Reply status of a successful typed request (OxenMQ RPC servers answer `[status, body]`). */
-export const STATUS_OK = "200";
+export { RpcError, STATUS_OK };
 const STATUS_OK_FRAME = Buffer.from(STATUS_OK);
-
-/**
- * An application error of a typed request: the server handler threw it (or the arguments failed validation, 400),
- * and the client receives it with the same status and message. Unexpected handler exceptions become 500.
- */
-export class RpcError extends OmqError {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super("APP_ERROR", message);
-  }
-}
 
 export interface CallContext {
   /** The caller's connection; use it to send back later. */
@@ -140,14 +128,9 @@ export async function callRequest<A, R>(
 ): Promise<R> {
   const reply = await omq.request(conn, d.fullName, encode(d.encoding, d.args, args, "args"), options);
   if (d.encoding === "raw") return reply as R;
-  const status = reply[0]?.toString() ?? "";
-  if (status !== STATUS_OK) {
-    const code = Number(status);
-    if (!Number.isInteger(code)) throw new OmqError("BAD_REPLY", `${d.fullName}: reply has no status code`);
-    throw new RpcError(code, reply[1]?.toString() ?? "");
-  }
+  const payload = unwrapStatus(reply, d.fullName);
   try {
-    return decode(d.encoding, d.result, reply.slice(1), "result");
+    return decode(d.encoding, d.result, payload, "result");
   } catch (err) {
     throw new OmqError("BAD_REPLY", `${d.fullName}: ${err instanceof Error ? err.message : String(err)}`, {
       cause: err,

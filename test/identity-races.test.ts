@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "@jest/globals";
 import { randomBytes } from "node:crypto";
+import { connect as netConnect } from "node:net";
 import sodium from "libsodium-wrappers";
 import { Dealer } from "zeromq";
 import { toZ85 } from "../runtime/encoding.js";
@@ -276,4 +277,79 @@ test("a connected peer forging notifications keeps one route and its own identit
   for (let i = 0; i <= 50; i++) expect(p.replies(`w${i}`)[0]!.slice(2)).toEqual([attackerHex, "none"]);
   expect(omq.connectionStats().tracked).toBe(before);
   p.close();
+});
+
+describe("handshakes that end early, slow allow() callbacks and garbage greetings (review findings 2-4)", () => {
+  test("handshakes abandoned at every moment neither crash nor block the listener", async () => {
+    for (let i = 0; i < 300; i++) {
+      const d = new Peer(attacker, "127.0.0.2");
+      await sleep(rand(4));
+      d.close();
+    }
+    const p = new Peer(attacker, "127.0.0.2");
+    p.send("pub.whoami", "after");
+    await waitFor(() => p.replies("after").length > 0, "an honest handshake after 300 abandoned ones", 10_000);
+    expect(p.replies("after")[0]!.slice(2)).toEqual([attackerHex, "none"]);
+    p.close();
+  }, 60_000);
+
+  test("abandoned handshakes do not make an honest one wait for each slow allow() decision", async () => {
+    const slow = await makeOmq();
+    slow.addCategory("pub", "none").addRequestCommand("whoami", (m) => m.reply(toHex(m.pubkey)));
+    const ep = slow.listenCurve("tcp://127.0.0.1:0", { allow: async () => (await sleep(25), "none" as const) });
+    await slow.start();
+    const bound = await ep;
+    const socks: Dealer[] = [];
+    // Fewer than libzmq's listen backlog (100): beyond it the kernel drops SYNs, and the client's retry takes 1 s.
+    for (let i = 0; i < 80; i++) {
+      const d = new Dealer({
+        linger: 0,
+        curveServerKey: toZ85(slow.publicKey),
+        curvePublicKey: toZ85(attacker.publicKey),
+        curveSecretKey: toZ85(attacker.secretKey),
+      });
+      d.connect(bound);
+      socks.push(d);
+    }
+    await sleep(30);
+    for (const d of socks) d.close(); // handshakes abandoned while their allow() decisions are pending
+    const t0 = Date.now();
+    const client = await makeOmq({ ...victim });
+    await client.start();
+    const conn = await client.connectRemote(`curve://${bound.slice("tcp://".length)}/${toHex(slow.publicKey)}`);
+    expect((await client.request(conn, "pub.whoami")).map(String)).toEqual([victimHex]);
+    // Serially, 80 decisions of 25 ms would take 2 s; they run concurrently, and dead handshakes are skipped.
+    expect(Date.now() - t0).toBeLessThan(1000);
+  }, 60_000);
+
+  test("connections that send garbage instead of a ZMTP greeting do not set off route checks", async () => {
+    // Idle honest connections: a miscounted sweep would check every one of them, again every two seconds.
+    const idle = Array.from({ length: 20 }, (_, i) => {
+      const p = new Peer(attacker, "127.0.0.2");
+      p.send("pub.whoami", `i${i}`);
+      return p;
+    });
+    await waitFor(() => idle.every((p) => p.got.length > 0), "idle connections up");
+    const checked = (): number =>
+      omq.logs
+        .map((l) => /^Stale-route sweep: .* checking (\d+)/.exec(l.message))
+        .reduce((n, m) => n + (m ? Number(m[1]) : 0), 0);
+    const before = checked();
+    const port = Number(endpoint.split(":").pop());
+    await Promise.all(
+      Array.from(
+        { length: 100 },
+        () =>
+          new Promise<void>((resolve) => {
+            const s = netConnect(port, "127.0.0.1", () => s.end("GET / HTTP/1.0\r\n\r\n"));
+            s.on("close", () => resolve());
+            s.on("error", () => resolve());
+            s.resume();
+          }),
+      ),
+    );
+    await sleep(4500); // two more sweep intervals
+    expect(checked() - before).toBeLessThanOrEqual(2); // at most a transient: a disconnect seen before its notification
+    for (const p of idle) p.close();
+  }, 30_000);
 });

@@ -62,10 +62,10 @@ test("a denied handshake never connects (plain deny is exact; curve too)", async
   await server.start();
   const client = await makeOmq();
   await client.start();
-  await expect(client.connectRemote(await plain, { timeout: 300 })).rejects.toMatchObject({ code: "CONNECT_TIMEOUT" });
-  await expect(client.connectRemote(new Address(await curve, server.publicKey), { timeout: 300 })).rejects.toThrow(
-    "connection attempt timed out",
-  );
+  await expect(client.connectRemote(await plain, { timeout: 5000 })).rejects.toMatchObject({ code: "ACCESS_DENIED" });
+  await expect(
+    client.connectRemote(new Address(await curve, server.publicKey), { timeout: 5000 }),
+  ).rejects.toMatchObject({ code: "ACCESS_DENIED" });
   await waitFor(() => server.logs.some((l) => l.message.includes("Access denied")), "deny logged");
 });
 
@@ -76,9 +76,9 @@ test("a wrong server key never connects", async () => {
   const client = await makeOmq();
   await client.start();
   await expect(
-    client.connectRemote(new Address(await curve, client.publicKey), { timeout: 300 }),
+    client.connectRemote(new Address(await curve, client.publicKey), { timeout: 5000 }),
   ).rejects.toMatchObject({
-    code: "CONNECT_TIMEOUT",
+    code: "AUTH_FAILED",
   });
 });
 
