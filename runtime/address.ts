@@ -1,4 +1,5 @@
 import { OmqError } from "./errors.js";
+import { keyBytes } from "./keys.js";
 import {
   fromBase32z,
   fromBase64,
@@ -46,6 +47,7 @@ export class Address {
   readonly pubkey: Uint8Array = new Uint8Array(0);
 
   constructor(addr: string, pubkey?: Uint8Array) {
+    if (pubkey !== undefined) keyBytes(pubkey, "Address pubkey");
     const sep = addr.indexOf("://");
     if (sep <= 0) throw bad(`Invalid address '${addr}': missing protocol`);
     const proto = addr.slice(0, sep);
@@ -116,6 +118,7 @@ export class Address {
 
   /** A copy with the pubkey set (32 bytes: curve protocol) or removed (0 bytes: plain protocol). */
   withPubkey(pubkey: Uint8Array): Address {
+    keyBytes(pubkey, "pubkey");
     if (pubkey.length !== 0 && pubkey.length !== 32) throw bad("Invalid pubkey: expected 0 or 32 bytes");
     const copy = Object.create(Address.prototype) as { -readonly [K in keyof Address]: Address[K] };
     Object.assign(copy, this);

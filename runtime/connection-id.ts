@@ -1,5 +1,6 @@
 import { OmqError } from "./errors.js";
 import { toHex } from "./encoding.js";
+import { keyBytes } from "./keys.js";
 
 const EMPTY = new Uint8Array(0);
 
@@ -25,6 +26,7 @@ export class ConnectionID {
 
   /** The id of a service node, by its x25519 public key. */
   static sn(pubkey: Uint8Array): ConnectionID {
+    keyBytes(pubkey, "ConnectionID.sn(pubkey)");
     if (pubkey.length !== 32) throw new OmqError("INVALID_KEY", "Invalid pubkey: expected 32 bytes");
     return new ConnectionID(ConnectionID.SN_ID, pubkey);
   }

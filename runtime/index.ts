@@ -20,7 +20,7 @@ export { generateKeyPair, validateKeyPair } from "./keys.js";
 export type { KeyPair } from "./keys.js";
 export type { ListenOptions } from "./listener.js";
 export { LOG_LEVELS, consoleLogger } from "./log.js";
-export type { LogLevel, Logger } from "./log.js";
+export type { LogLevel, Logger, LogFunction, LogMethods } from "./log.js";
 export { Message, DeferredSend } from "./message.js";
 export type { Frame } from "./sockets.js";
 export { Subscription } from "./subscription.js";

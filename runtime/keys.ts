@@ -9,6 +9,22 @@ export interface KeyPair {
 
 export const KEY_BYTES = 32;
 
+/**
+ * Checks that a key argument is bytes, with a message that says what to do when it is not: keys are often at hand as
+ * hex strings, and a string's `length` would otherwise make a confusing size error.
+ */
+export function keyBytes(value: unknown, what: string): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (typeof value === "string") {
+    const hint = /^[0-9a-fA-F]{64}$/.test(value)
+      ? `it looks like hex: pass fromHex("${value.slice(0, 8)}…")`
+      : "decode it first (fromHex, fromBase32z or fromBase64)";
+    throw new OmqError("INVALID_KEY", `${what} must be a Uint8Array of ${KEY_BYTES} bytes, not a string: ${hint}`);
+  }
+  const kind = value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
+  throw new OmqError("INVALID_KEY", `${what} must be a Uint8Array of ${KEY_BYTES} bytes, got ${kind}`);
+}
+
 let ready: Promise<typeof sodium> | undefined;
 
 /** libsodium's wasm must be initialised once per process; every crypto entry point awaits this. */
@@ -33,6 +49,8 @@ export async function generateKeyPair(): Promise<KeyPair> {
  * fails here with a clear message rather than at the first handshake.
  */
 export async function validateKeyPair(publicKey: Uint8Array, secretKey: Uint8Array): Promise<void> {
+  keyBytes(publicKey, "publicKey");
+  keyBytes(secretKey, "secretKey");
   if (publicKey.length !== KEY_BYTES)
     throw new OmqError("INVALID_KEY", `public key must be ${KEY_BYTES} bytes, got ${publicKey.length}`);
   if (secretKey.length !== KEY_BYTES)

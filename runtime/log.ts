@@ -2,13 +2,57 @@
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** A logger callback. Nothing is printed unless the user installs one (quiet by default). */
-export type Logger = (level: LogLevel, message: string) => void;
+/** A logging function: called with the level and the message. */
+export type LogFunction = (level: LogLevel, message: string) => void;
+
+/**
+ * A logger object with a method per level, such as `console` or a pino logger; `fatal` and `trace` may be missing
+ * (`error` and `debug` are used instead; console's own `trace` prints a stack, so it is not used).
+ */
+export interface LogMethods {
+  error(message: string): void;
+  warn(message: string): void;
+  info(message: string): void;
+  debug(message: string): void;
+  fatal?(message: string): void;
+  trace?(message: string): void;
+}
+
+/**
+ * Where log lines go: a function, or an object like `console` or a pino logger. Nothing is printed without one,
+ * unless a `logLevel` is set (then they go to stderr).
+ *
+ * @example
+ * OxenMQ.create({ logger: console, logLevel: "info" });
+ * OxenMQ.create({ logger: pino(), logLevel: "debug" });
+ * OxenMQ.create({ logger: (level, message) => myLog(level, message) });
+ */
+export type Logger = LogFunction | LogMethods;
+
+/** The function form of any Logger. */
+export function logFunction(logger: Logger): LogFunction {
+  if (typeof logger === "function") return logger;
+  const o = logger;
+  const method = (level: LogLevel): ((m: string) => void) => {
+    switch (level) {
+      case "fatal":
+        return (o.fatal ?? o.error).bind(o);
+      case "trace":
+        return (o.trace && o !== console ? o.trace : o.debug).bind(o);
+      default:
+        return o[level].bind(o);
+    }
+  };
+  const methods = Object.fromEntries(
+    (["fatal", "error", "warn", "info", "debug", "trace"] as const).map((l) => [l, method(l)]),
+  ) as Record<LogLevel, (m: string) => void>;
+  return (level, message) => methods[level](message);
+}
 
 const rank: Record<LogLevel, number> = { fatal: 0, error: 1, warn: 2, info: 3, debug: 4, trace: 5 };
 
 /** Prints `[level] message` to stderr: a convenient logger for programs and the CLI. */
-export const consoleLogger: Logger = (level, message) => {
+export const consoleLogger: LogFunction = (level, message) => {
   process.stderr.write(`[${level}] ${message}\n`);
 };
 
@@ -17,18 +61,29 @@ export const consoleLogger: Logger = (level, message) => {
  * for debug/trace lines that are filtered out.
  */
 export class Log {
+  private sink: LogFunction | undefined;
+
   constructor(
-    public logger: Logger | undefined,
+    logger: Logger | undefined,
     public level: LogLevel = "warn",
-  ) {}
+  ) {
+    this.sink = logger && logFunction(logger);
+  }
+
+  get logger(): LogFunction | undefined {
+    return this.sink;
+  }
+  set logger(logger: Logger | undefined) {
+    this.sink = logger && logFunction(logger);
+  }
 
   enabled(level: LogLevel): boolean {
-    return this.logger !== undefined && rank[level] <= rank[this.level];
+    return this.sink !== undefined && rank[level] <= rank[this.level];
   }
 
   log(level: LogLevel, message: string | (() => string)): void {
     if (!this.enabled(level)) return;
-    this.logger!(level, typeof message === "function" ? message() : message);
+    this.sink!(level, typeof message === "function" ? message() : message);
   }
   error(m: string | (() => string)): void {
     this.log("error", m);

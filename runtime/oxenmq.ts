@@ -5,9 +5,9 @@ import { CommandRegistry, type CategoryOptions, type CommandHandler } from "./co
 import { ConnectionID } from "./connection-id.js";
 import { toHex, toZ85 } from "./encoding.js";
 import { OmqError } from "./errors.js";
-import { generateKeyPair, sodiumReady, validateKeyPair, type KeyPair } from "./keys.js";
+import { generateKeyPair, keyBytes, sodiumReady, validateKeyPair, type KeyPair } from "./keys.js";
 import { Listener, type ListenOptions } from "./listener.js";
-import { Log, type LogLevel } from "./log.js";
+import { consoleLogger, Log, type LogLevel } from "./log.js";
 import type { ProtocolHost } from "./protocol.js";
 import { PendingRequests } from "./requests.js";
 import { unwrapStatus } from "./status.js";
@@ -98,6 +98,8 @@ export class OxenMQ {
     } else {
       if (publicKey === undefined || secretKey === undefined)
         throw new OmqError("INVALID_KEY", "give both publicKey and secretKey, or neither");
+      keyBytes(publicKey, "publicKey");
+      keyBytes(secretKey, "secretKey");
       await validateKeyPair(publicKey, secretKey);
       keys = { publicKey: Uint8Array.from(publicKey), secretKey: Uint8Array.from(secretKey) };
     }
@@ -108,7 +110,8 @@ export class OxenMQ {
     private readonly keys: KeyPair,
     private readonly options: OxenMQOptions,
   ) {
-    this.logger = new Log(options.logger, options.logLevel ?? "warn");
+    // A level without a logger means "log this much": to the console.
+    this.logger = new Log(options.logger ?? (options.logLevel ? consoleLogger : undefined), options.logLevel ?? "warn");
     this.tunables = { ...DEFAULT_TUNABLES, ...definedOnly(options) };
     const maxSockets = options.maxSockets ?? 10_000;
     this.context = new Context(maxSockets > 0 ? { maxSockets } : {});
@@ -175,8 +178,10 @@ export class OxenMQ {
   get logLevel(): LogLevel {
     return this.logger.level;
   }
+  /** Changes the level at any time; setting one without a logger starts logging to the console. */
   set logLevel(level: LogLevel) {
     this.logger.level = level;
+    this.logger.logger ??= consoleLogger;
   }
   /** Logs through the instance's logger (for code built on the runtime, such as generated handlers). */
   log(level: LogLevel, message: string): void {
@@ -284,6 +289,8 @@ export class OxenMQ {
 
   /** Starts the instance: binds queued listeners (rejecting if one fails) and begins processing. */
   async start(): Promise<void> {
+    if (this.state === "closing" || this.state === "closed")
+      throw new OmqError("CLOSED", "start: the instance is closed; create a new OxenMQ to start again");
     if (this.state !== "new") throw new OmqError("ALREADY_STARTED", "Cannot call start multiple times!");
     this.state = "starting";
     this.scheduler.configure(this.registry.categories.values());
@@ -401,6 +408,7 @@ export class OxenMQ {
 
   /** Whether a pubkey is in the active service-node set. */
   isActiveSN(pubkey: Uint8Array): boolean {
+    keyBytes(pubkey, "isActiveSN(pubkey)");
     return pubkey.length === 32 && this.sn.isActive(toHex(pubkey));
   }
 
@@ -410,6 +418,7 @@ export class OxenMQ {
    */
   connectSN(pubkey: Uint8Array, options: ConnectSNOptions = {}): ConnectionID {
     this.requireStarted("connectSN");
+    keyBytes(pubkey, "connectSN(pubkey)");
     const id = ConnectionID.sn(pubkey);
     this.sn.connect(pubkey, options);
     return id;

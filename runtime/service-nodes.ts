@@ -2,6 +2,7 @@ import { Address } from "./address.js";
 import type { ConnectionID } from "./connection-id.js";
 import { toHex } from "./encoding.js";
 import { OmqError } from "./errors.js";
+import { keyBytes } from "./keys.js";
 import type { Listener } from "./listener.js";
 import type { Log } from "./log.js";
 import type { Outgoing } from "./outgoing.js";
@@ -70,6 +71,7 @@ export class ServiceNodes {
   private valid(keys: Iterable<Uint8Array>, what: string): Set<string> {
     const out = new Set<string>();
     for (const pk of keys) {
+      keyBytes(pk, `${what}: each key`);
       if (pk.length === 32) out.add(toHex(pk));
       else this.host.log.warn(`${what}: dropping a ${pk.length}-byte key`);
     }

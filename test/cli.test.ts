@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { Address, readKeyFile, toHex } from "../runtime/index.js";
+import { Address, readKeyFile, RpcError, toHex } from "../runtime/index.js";
+import { registerRpc } from "../generated/node.js";
 import { closeAll, makeOmq, text, waitFor } from "./helpers/omq.js";
 
 // Runs the built `omq` binary (npm test builds first) against a server started here.
@@ -24,6 +25,15 @@ beforeAll(async () => {
     .addRequestCommand("bin", (m) => m.reply(Buffer.from([0, 1, 2, 255])))
     .addCommand("note", (m) => void notes.push(...text(m.data)));
   server.addCategory("adm", "admin").addRequestCommand("who", (m) => m.reply(toHex(m.pubkey)));
+  registerRpc(server, {
+    info: () => ({ version: "1", network: "devnet", height: 7, serviceNode: false }),
+    headers: ({ count = 1 }) => {
+      if (count > 100) throw new RpcError(400, "count must be at most 100");
+      return [{ height: 1, hash: new Uint8Array([0xff, 0]), timestamp: 5, emission: 2n ** 64n }];
+    },
+    echo: ({ text, times = 1 }) => ({ text: text.repeat(times) }),
+    statusJson: () => ({ status: "OK", height: 7 }),
+  });
   const adminKeyFile = join(dir, "admin.key");
   await omq("keygen", "--out", adminKeyFile);
   const adminKey = toHex((await readKeyFile(adminKeyFile)).publicKey);
@@ -68,4 +78,30 @@ test("--key-file proves the key to the server", async () => {
 test("send delivers a command", async () => {
   await omq("send", curveAddr, "pub.note", "sent-by-cli");
   await waitFor(() => notes.includes("sent-by-cli"), "command from the CLI");
+});
+
+test("--json calls a typed command: arguments from JSON, the result printed as JSON", async () => {
+  const echo = await omq("request", curveAddr, "rpc.echo", "--json", '{"text": "hi", "times": 2}');
+  expect(JSON.parse(echo.stdout)).toEqual({ text: "hihi" });
+  const headers = await omq("request", curveAddr, "rpc.headers", "--json", '{"from": 1, "count": 1}');
+  // Bytes that are not text print as 0x…; integers beyond 2^53 print exactly.
+  expect(headers.stdout).toContain('"hash": "0xff00"');
+  expect(headers.stdout).toContain('"emission": 18446744073709551616');
+  const info = await omq("request", curveAddr, "get_info", "--json");
+  expect(JSON.parse(info.stdout)).toMatchObject({ network: "devnet", height: 7 });
+});
+
+test("a status-first reply other than 200 exits 1 with the status and message", async () => {
+  const err = await omq("request", curveAddr, "rpc.headers", "--json", '{"from": 1, "count": 101}').catch(
+    (e: { code: number; stderr: string }) => e,
+  );
+  expect(err).toMatchObject({ code: 1, stderr: "400 count must be at most 100\n" });
+  const raw = await omq("request", curveAddr, "rpc.headers", "--status", "not bt").catch(
+    (e: { code: number; stderr: string }) => e,
+  );
+  expect(raw).toMatchObject({ code: 1, stderr: expect.stringMatching(/^400 invalid bt-encoded data/) });
+  const bad = await omq("request", curveAddr, "rpc.echo", "--json", "{nope").catch(
+    (e: { code: number; stderr: string }) => e,
+  );
+  expect(bad).toMatchObject({ code: 1, stderr: expect.stringMatching(/^INVALID_ARGUMENT: --json: /) });
 });

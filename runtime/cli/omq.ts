@@ -6,7 +6,9 @@ import { OmqError } from "../errors.js";
 import { generateKeyPair } from "../keys.js";
 import { readKeyFile, writeKeyFile } from "../keyfile.js";
 import { consoleLogger } from "../log.js";
+import { btDecode, btEncode, type BtValue } from "../bt.js";
 import { OxenMQ } from "../oxenmq.js";
+import { RpcError } from "../status.js";
 
 const USAGE = `Usage:
   omq keygen [--out FILE]                         write a key pair file (default omq.key); print the public key
@@ -14,7 +16,11 @@ const USAGE = `Usage:
   omq send ADDRESS COMMAND [DATA...] [options]    send a command
 
 ADDRESS is any OxenMQ address: tcp://HOST:PORT, curve://HOST:PORT/PUBKEY, ipc://PATH, ipc+curve://PATH/PUBKEY, ...
+A reply with a status other than 200 (with --json or --status), or an error word, exits 1 and prints it on stderr.
 Options:
+  --json            typed commands: DATA is one JSON value, sent bt-encoded (a string like "123n" is a bigint,
+                    true/false are 1/0); the reply is read status first and its payload printed as JSON
+  --status          the reply is status first (as typed commands answer): print the frames after a 200
   --timeout MS      request / connect timeout (default 15000 / 10000)
   --key-file FILE   use this key pair instead of a fresh one (the server sees its public key)
   --hex             print every reply frame as hex (default: text when printable, hex otherwise)
@@ -34,6 +40,8 @@ async function main(argv: string[]): Promise<number> {
       timeout: { type: "string" },
       "key-file": { type: "string" },
       hex: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      status: { type: "boolean", default: false },
       verbose: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -70,15 +78,24 @@ async function main(argv: string[]): Promise<number> {
   await omq.start();
   try {
     const conn = await omq.connectRemote(addr, timeout !== undefined ? { timeout } : {});
+    const frames = values.json ? jsonArgs(data) : data;
     if (verb === "send") {
       await new Promise<void>((resolve, reject) => {
-        omq.send(conn, command, data, { queueFailure: reject });
+        omq.send(conn, command, frames, { queueFailure: reject });
         // A follow-up job runs after the send was handed to zmq; linger then delivers it before exit.
         setImmediate(resolve);
       });
       return 0;
     }
-    const reply = await omq.request(conn, command, data, timeout !== undefined ? { timeout } : {});
+    const reply = await omq.request(conn, command, frames, {
+      ...(timeout !== undefined ? { timeout } : {}),
+      statusFirst: values.json || values.status,
+    });
+    if (values.json) {
+      if (reply.length > 1) throw new OmqError("BAD_REPLY", `expected one bt payload frame, got ${reply.length}`);
+      process.stdout.write(reply.length ? `${toJson(btDecode(reply[0]!))}\n` : "");
+      return 0;
+    }
     for (const frame of reply)
       process.stdout.write((values.hex || !printable(frame) ? frame.toString("hex") : frame.toString()) + "\n");
     return 0;
@@ -87,10 +104,54 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** `--json` arguments: at most one JSON value, bt-encoded into one frame (none for no arguments). */
+function jsonArgs(data: string[]): Buffer[] {
+  if (data.length > 1) throw new OmqError("INVALID_ARGUMENT", "--json takes one JSON value (quote it for the shell)");
+  if (data.length === 0) return [];
+  let value: unknown;
+  try {
+    value = JSON.parse(data[0]!);
+  } catch (err) {
+    throw new OmqError("INVALID_ARGUMENT", `--json: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return [btEncode(toBt(value, "args"))];
+}
+
+function toBt(v: unknown, path: string): BtValue {
+  if (typeof v === "boolean") return v ? 1 : 0;
+  if (typeof v === "number") {
+    if (!Number.isSafeInteger(v))
+      throw new OmqError("INVALID_ARGUMENT", `${path}: ${v} is not a safe integer (write big ones as "123n")`);
+    return v;
+  }
+  if (typeof v === "string") return /^-?\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v;
+  if (Array.isArray(v)) return v.map((x, i) => toBt(x, `${path}[${i}]`));
+  if (v !== null && typeof v === "object")
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toBt(x, `${path}.${k}`)]));
+  throw new OmqError("INVALID_ARGUMENT", `${path}: ${String(v)} has no bt encoding`);
+}
+
+/** bt as JSON: byte strings as text when they are printable UTF-8, else as "0x…"; big integers as bare numbers. */
+function toJson(v: BtValue, indent = ""): string {
+  if (typeof v === "number" || typeof v === "bigint") return String(v);
+  if (typeof v === "string") return JSON.stringify(v);
+  if (v instanceof Uint8Array) {
+    const b = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    return JSON.stringify(printable(b) ? b.toString() : `0x${b.toString("hex")}`);
+  }
+  const inner = `${indent}  `;
+  if (Array.isArray(v)) return v.length ? `[\n${v.map((x) => inner + toJson(x, inner)).join(",\n")}\n${indent}]` : "[]";
+  const entries = Object.entries(v);
+  return entries.length
+    ? `{\n${entries.map(([k, x]) => `${inner}${JSON.stringify(k)}: ${toJson(x, inner)}`).join(",\n")}\n${indent}}`
+    : "{}";
+}
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof OmqError)
+    if (err instanceof RpcError) process.stderr.write(`${err.status} ${err.message}\n`);
+    else if (err instanceof OmqError)
       process.stderr.write(`${err.code}${err.message !== err.code ? `: ${err.message}` : ""}\n`);
     else process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
     process.exit(1);
