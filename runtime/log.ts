@@ -36,11 +36,11 @@ export function logFunction(logger: Logger): LogFunction {
   const method = (level: LogLevel): ((m: string) => void) => {
     switch (level) {
       case "fatal":
-        return (o.fatal ?? o.error).bind(o);
+        return o.fatal ? (m) => o.fatal!(m) : (m) => o.error(m);
       case "trace":
-        return (o.trace && o !== console ? o.trace : o.debug).bind(o);
+        return o.trace && o !== console ? (m) => o.trace!(m) : (m) => o.debug(m);
       default:
-        return o[level].bind(o);
+        return (m) => o[level](m);
     }
   };
   const methods = Object.fromEntries(
