@@ -144,10 +144,16 @@ test("removing a node from the active set closes our outgoing connection to it; 
   const [a, b] = await network(2);
   const attempt = (from: Node, to: Node, options: { optional?: boolean; incoming?: boolean }): Promise<string> =>
     new Promise((resolve) => {
-      from.send(sn(to), "sn.note", ["attempt"], { ...options, queueFailure: (e) => resolve(e.code) });
-      void waitFor(() => to.notes.length > 0, "note", 2000).then(
-        () => resolve("delivered"),
-        () => resolve("lost"),
+      let done = false;
+      const finish = (outcome: string): void => {
+        done = true;
+        resolve(outcome);
+      };
+      from.send(sn(to), "sn.note", ["attempt"], { ...options, queueFailure: (e) => finish(e.code) });
+      // Stops polling as soon as the attempt has an outcome (no timer left behind when the test ends).
+      void waitFor(() => done || to.notes.length > 0, "note", 2000).then(
+        () => finish(done ? "failed" : "delivered"),
+        () => finish("lost"),
       );
     });
   expect(await attempt(b!, a!, { incoming: true })).toBe("SEND_FAILED"); // a never connected to b
