@@ -13,6 +13,15 @@ export interface CategoryOptions {
   readonly maxQueue?: number;
 }
 
+export interface CommandOptions {
+  /**
+   * The command's replies start with a status frame (`[200][payload…]` or `[status][message]`), as typed commands'
+   * do. The runtime may then answer for it: a request that arrives while the instance closes, or that was queued
+   * and could not run before the close timeout, is answered `503 shutting down` rather than dropped.
+   */
+  readonly statusFirst?: boolean;
+}
+
 export interface Category {
   readonly name: string;
   readonly access: Access;
@@ -30,6 +39,7 @@ export interface CommandDef {
   readonly name: string;
   readonly handler: CommandHandler;
   readonly isRequest: boolean;
+  readonly statusFirst: boolean;
 }
 
 const fail = (msg: string): OmqError => new OmqError("INVALID_ARGUMENT", msg);
@@ -62,7 +72,13 @@ export class CommandRegistry {
     return cat;
   }
 
-  addCommand(category: string, name: string, handler: CommandHandler, isRequest: boolean): void {
+  addCommand(
+    category: string,
+    name: string,
+    handler: CommandHandler,
+    isRequest: boolean,
+    options: CommandOptions = {},
+  ): void {
     if (name.length === 0 || name.length > MAX_COMMAND_LENGTH)
       throw fail(`Invalid command name '${name}': must be 1 to ${MAX_COMMAND_LENGTH} characters`);
     const cat = this.categories.get(category);
@@ -70,7 +86,9 @@ export class CommandRegistry {
     const full = `${category}.${name}`;
     if (this.aliases.has(full)) throw fail(`Cannot add command '${full}': it is already an alias`);
     if (cat.commands.has(name)) throw fail(`Command '${full}' already exists`);
-    cat.commands.set(name, { category: cat, name, handler, isRequest });
+    if (options.statusFirst && !isRequest)
+      throw fail(`Command '${full}': statusFirst applies to request commands only`);
+    cat.commands.set(name, { category: cat, name, handler, isRequest, statusFirst: options.statusFirst ?? false });
   }
 
   addAlias(from: string, to: string): void {

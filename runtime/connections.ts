@@ -21,6 +21,8 @@ export interface ConnectionsHost {
   nextId(): number;
   /** Starts reading the socket; every message goes to `onMessage(o, frames)`. */
   receive(socket: Dealer, o: Outgoing): void;
+  /** The connection is not usable now (lost, refused, failed handshake) or was closed. */
+  lost(o: Outgoing, why: string): void;
 }
 
 /**
@@ -91,6 +93,7 @@ export class Connections {
     });
     const pubkey = curve ? Uint8Array.from(serverKey) : new Uint8Array(0);
     const o = new Outgoing(id, socket, pubkey, authLevel, isSN, zmqAddress, this.host.log, idleExpiry);
+    o.onLost = (why) => this.host.lost(o, why);
     // The event monitor must exist before the socket connects, or the first attempt's events are missed.
     if (!zmqAddress.startsWith("inproc://")) o.watch();
     try {
@@ -110,6 +113,7 @@ export class Connections {
     const hex = toHex(o.pubkey);
     if (o.isSN && this.byKey.get(hex) === o) this.byKey.delete(hex);
     o.close(linger);
+    this.host.lost(o, "was closed");
   }
 
   /** Fails every connect still waiting for HELLO (at shutdown). */

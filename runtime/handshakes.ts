@@ -28,6 +28,8 @@ export interface GateHost {
   barrier(): string;
   /** Called when sends to routes may flow again. */
   released(): void;
+  /** A provisional connection's identity is settled: serve the messages held for it. */
+  release(conn: Conn): void;
 }
 
 export interface GateOptions {
@@ -55,8 +57,12 @@ interface Epoch {
   /** libzmq's handshake event for it has arrived (every pipe gets exactly one, after its notification). */
   event: boolean;
   eventClock: number;
-  /** Empty frames on known routes while unresolved: each may be this handshake's pipe taking the route over. */
-  readonly ambiguous: Array<{ conn: Conn; previous: Conn }>;
+  /**
+   * Empty frames while unresolved that may be this handshake's connect notification: on known routes (its pipe taking
+   * the route over; `previous` held it before) and on new temporary routes (no `previous`: a new pipe without a
+   * routing id, or a renamed old pipe's message).
+   */
+  readonly ambiguous: Array<{ conn: Conn; previous: Conn | undefined }>;
   /** Its session is gone; a marker shows whether its handshake event was still on its way. */
   marker: string | undefined;
   probes: number;
@@ -139,6 +145,16 @@ export class HandshakeGate {
     this.resolve(e, "elsewhere");
   }
 
+  /**
+   * An empty frame on a new temporary route while unresolved: `conn` holds it unattributed, its messages held, until
+   * the epoch shows whether it was this handshake's pipe.
+   */
+  provisional(conn: Conn): void {
+    const e = this.epoch;
+    if (!e || e.resolved) return;
+    e.ambiguous.push({ conn, previous: undefined });
+  }
+
   /** An empty frame on a known route while unresolved; `conn` now holds the route with the meet. */
   ambiguous(conn: Conn, previous: Conn): void {
     const e = this.epoch;
@@ -188,9 +204,11 @@ export class HandshakeGate {
     if (!e || !e.event || e.resolved || !(quiescent || clock - e.eventClock > bound)) return;
     // Its notification has been read, and it was not on a new route: it was one of the ambiguous ones.
     if (e.ambiguous.length === 1) {
-      // The only candidate: that route was taken over by this handshake's connection.
-      this.host.table.reidentify(e.ambiguous[0]!.conn, e.identity, [e.zapRoute]);
+      // The only candidate: that route was taken over by (or newly given to) this handshake's connection.
+      const { conn } = e.ambiguous[0]!;
+      this.host.table.reidentify(conn, e.identity, [e.zapRoute]);
       e.ambiguous.length = 0;
+      this.host.release(conn);
       this.resolve(e, "elsewhere");
     } else {
       if (e.ambiguous.length === 0) this.log.warn("A handshake completed but its notification was not seen");
@@ -291,11 +309,16 @@ export class HandshakeGate {
   /**
    * The handshake's notification is accounted for. "elsewhere": its pipe is on a new route, or it has none, so the
    * ambiguous routes go back to their previous holders. "unknown": several candidates (some forged) keep the meet.
-   * Either way they are checked, since an empty frame may have been a disconnect.
+   * Temporary routes stay unattributed either way. All are checked, since an empty frame may have been a disconnect.
    */
   private resolve(e: Epoch, outcome: "elsewhere" | "unknown"): void {
     const { table } = this.host;
     for (const { conn, previous } of e.ambiguous) {
+      if (previous === undefined) {
+        this.host.suspect(conn);
+        this.host.release(conn);
+        continue;
+      }
       if (outcome === "elsewhere" && table.get(conn.key) === conn) table.put(previous);
       this.host.suspect(outcome === "elsewhere" ? previous : conn);
     }

@@ -4,6 +4,7 @@ import type { KeyPair } from "./keys.js";
 import type { Listener } from "./listener.js";
 import type { Log } from "./log.js";
 import type { Outgoing } from "./outgoing.js";
+import type { Conn } from "./routes.js";
 import { handleMessage, type Peer, type ProtocolHost } from "./protocol.js";
 
 export interface IngressHost {
@@ -79,19 +80,30 @@ export class Ingress {
       };
     } else {
       const c = l.receive(frames);
-      if (c === undefined) return;
-      const id = c.identity;
-      const sn = id.pubkeyHex !== "" && h.isActiveSN(id.pubkeyHex);
-      peer = {
-        conn: sn ? ConnectionID.sn(id.pubkey) : new ConnectionID(l.connId, id.pubkey, c.route, c.serial),
-        auth: id.level,
-        sn,
-        remote: id.remote,
-        onListener: true,
-        outgoing: undefined,
-        send: (f) => l.sendTo(c, f),
-      };
+      if (c !== undefined) this.fromConn(l, c, frames);
+      return;
     }
+    handleMessage(h.protocol, peer, frames.slice(1));
+  }
+
+  /**
+   * A message `[route, command, data…]` on a curve or plain listener's connection `c`: read just now, or held while
+   * its identity was provisional and released by the listener.
+   */
+  fromConn(l: Listener, c: Conn, frames: Buffer[]): void {
+    const h = this.host;
+    if (!h.running()) return;
+    const id = c.identity;
+    const sn = id.pubkeyHex !== "" && h.isActiveSN(id.pubkeyHex);
+    const peer: Peer = {
+      conn: sn ? ConnectionID.sn(id.pubkey) : new ConnectionID(l.connId, id.pubkey, c.route, c.serial),
+      auth: id.level,
+      sn,
+      remote: id.remote,
+      onListener: true,
+      outgoing: undefined,
+      send: (f) => l.sendTo(c, f),
+    };
     handleMessage(h.protocol, peer, frames.slice(1));
   }
 

@@ -1,13 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { Dealer, type Context, type Router } from "zeromq";
+import { Dealer, type Context, type Observer, type Router } from "zeromq";
 import type { AuthLevel } from "./auth.js";
 import type { ConnectionID } from "./connection-id.js";
 import { toHex } from "./encoding.js";
 import { OmqError } from "./errors.js";
 import { HandshakeGate, type GateHost, type ZapReplies } from "./handshakes.js";
 import type { Log } from "./log.js";
-import { Conn, meet, RouteTable, UNATTRIBUTED } from "./routes.js";
-import { Outbox, type Frame } from "./sockets.js";
+import { Conn, isTemporaryRoute, meet, RouteTable, UNATTRIBUTED } from "./routes.js";
+import { closeObserved, Outbox, type Frame } from "./sockets.js";
 import type { AllowFunc, ZapDomain } from "./zap.js";
 
 export interface ListenOptions {
@@ -26,6 +26,8 @@ export type ListenerKind = "curve" | "plain" | "self";
 const PROBE_DELAYS = [5, 50, 500, 2_000];
 const PROBE_COOLDOWN_MIN = 30_000;
 const PROBE_COOLDOWN_MAX = 3_600_000;
+/** Messages held for one provisional connection; past this it is served unattributed at once. */
+const HELD_MAX = 1_000;
 
 interface HeldSend {
   readonly to: ConnectionID | Conn;
@@ -43,6 +45,10 @@ export interface ListenerDeps {
   readonly drainMargin?: number;
   readonly zap: ZapReplies;
   readonly isServiceNode: (pubkeyHex: string) => boolean;
+  /** A connection was found dead. */
+  readonly connLost?: (conn: Conn) => void;
+  /** Serves a message that was held while its connection's identity was provisional (frames as from receive()). */
+  readonly release?: (conn: Conn, frames: Buffer[]) => void;
 }
 
 /**
@@ -70,10 +76,12 @@ export class Listener implements GateHost {
   private wakePending = false;
   private closed = false;
   private readonly watching: Promise<void> | undefined;
+  private observer: Observer | undefined;
   /** Connections libzmq accepted and lost, for spotting routes whose disconnect notification was lost. */
   private accepts = 0;
   private disconnects = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly serveHeld: ((conn: Conn, frames: Buffer[]) => void) | undefined;
 
   constructor(
     readonly connId: number,
@@ -87,6 +95,8 @@ export class Listener implements GateHost {
     this.outbox = new Outbox(socket, log, `listener ${bindAddress}`);
     if (kind === "self" || !deps) return;
     this.zap = deps.zap;
+    this.table.onDead = deps.connLost;
+    this.serveHeld = deps.release;
     if (deps.drainMargin !== undefined) this.drainMargin = deps.drainMargin;
     if (deps.context) {
       const wakeId = Buffer.concat([Buffer.from("w"), randomBytes(31)]);
@@ -149,13 +159,40 @@ export class Listener implements GateHost {
       return undefined;
     }
     if (conn === undefined) {
-      // Cannot happen while libzmq sends its connect notification first; serve it at the lowest level, and keep
-      // the route so that an empty frame from it later is never mistaken for a new connection.
-      this.log.warn(`Message on a route without a connect notification; serving it as unattributed`);
+      // A pipe libzmq renamed when its routing id was taken over, whose queued messages arrive on a temporary route
+      // (otherwise impossible while libzmq sends its connect notification first). Served at the lowest level; the
+      // route is kept so that an empty frame from it later is never mistaken for a new connection, and checked.
+      if (isTemporaryRoute(route))
+        this.log.debug("Message on a renamed connection's route; serving it as unattributed");
+      else this.log.warn("Message on a route without a connect notification; serving it as unattributed");
       conn = this.table.open(route, UNATTRIBUTED, [], clock);
+      this.suspect(conn);
     }
     conn.lastRead = clock;
+    if (conn.held !== undefined) {
+      if (conn.held.length < HELD_MAX) {
+        conn.held.push(frames);
+        return undefined;
+      }
+      this.log.warn(`${HELD_MAX} messages held on a connection not identified yet; serving them unattributed`);
+      this.release(conn);
+    }
     return conn;
+  }
+
+  /** GateHost: serves the messages held for a connection while its identity was provisional. */
+  release(conn: Conn): void {
+    const held = conn.held;
+    if (held === undefined) return;
+    conn.held = undefined;
+    if (this.closed) return;
+    for (const frames of held) {
+      try {
+        this.serveHeld?.(conn, frames);
+      } catch (err) {
+        this.internalError(err);
+      }
+    }
   }
 
   /** Runs the checks that wait for the socket to drain; call only when no received message is unprocessed. */
@@ -181,6 +218,11 @@ export class Listener implements GateHost {
     this.deliver(to, frames, onError);
   }
 
+  /** The connection a send to `to` goes to now (a request is tied to it); undefined on the inproc listener. */
+  connFor(to: ConnectionID | Conn): Conn | undefined {
+    return this.gate ? this.resolve(to) : undefined;
+  }
+
   close(linger: number): void {
     if (this.closed) return;
     this.closed = true;
@@ -189,13 +231,7 @@ export class Listener implements GateHost {
     const closed = new OmqError("CLOSED", `listener ${this.bindAddress} is closed`);
     for (const h of this.held.splice(0)) h.onError?.(closed);
     this.wake?.socket.close();
-    // End the event watcher ourselves: libzmq reports the monitor stopped only once its reaper has finished the
-    // socket, which a connection stuck inside libzmq can delay indefinitely.
-    if (this.watching) this.socket.events.close();
-    if (!this.socket.closed) {
-      this.socket.linger = linger;
-      this.socket.close();
-    }
+    closeObserved(this.socket, linger, this.observer, this.watching);
   }
 
   /** Resolves when the event watcher has stopped (after close). */
@@ -210,6 +246,19 @@ export class Listener implements GateHost {
     const cand = gate.candidate();
     this.log.trace(() => `empty frame: route ${conn ? `known (serial ${conn.serial})` : "new"}, candidate ${!!cand}`);
     if (conn === undefined) {
+      if (isTemporaryRoute(route)) {
+        // A new pipe without a routing id, or a renamed pipe's disconnect notification (or forgery): which one shows
+        // only once the handshake settles, so its messages wait, and at worst it stays unattributed.
+        const c = this.table.open(route, UNATTRIBUTED, [], clock);
+        if (cand) {
+          c.held = [];
+          gate.provisional(c);
+        } else {
+          this.log.debug("Empty frame on a new temporary route with no approved handshake outstanding");
+          this.suspect(c);
+        }
+        return;
+      }
       // A route the table does not know: libzmq's connect notification of a new pipe (no live pipe is unknown).
       if (cand) {
         this.table.open(route, cand.identity, cand.sessions, clock);
@@ -230,6 +279,8 @@ export class Listener implements GateHost {
         [...conn.sessions, ...cand.sessions],
         clock,
       );
+      merged.held = conn.held;
+      conn.held = undefined;
       gate.ambiguous(merged, conn);
       return;
     }
@@ -374,7 +425,7 @@ export class Listener implements GateHost {
 
   /** Reads libzmq's socket events: handshake outcomes for the gate, disconnects for the stale-route sweep. */
   private async watch(): Promise<void> {
-    const events = this.socket.events;
+    const events = (this.observer = this.socket.events);
     for (;;) {
       let ev;
       try {

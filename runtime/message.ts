@@ -1,40 +1,75 @@
 import type { Access } from "./auth.js";
 import type { ConnectionID } from "./connection-id.js";
-import type { OxenMQ, RequestOptions, SendOptions } from "./oxenmq.js";
+import type { RequestOptions, SendOptions } from "./options.js";
 import type { Frame } from "./sockets.js";
 
 /**
+ * What handler code needs from the instance to answer: sends that follow the shutdown contract
+ * (docs/scheduling.md#shutdown-and-faults), requests, and the count of replies promised by `later()`.
+ */
+export interface HandlerSender {
+  /**
+   * Sends frames for handler code: while the instance runs or finishes its work at close; once its sockets are
+   * closing, the message is dropped with a log line (never thrown: handlers often reply from timers).
+   */
+  send(to: ConnectionID, command: string, data: Frame[], options: SendOptions, what: string): void;
+  request(to: ConnectionID, command: string, data: Frame[], options: RequestOptions): Promise<Buffer[]>;
+  /** A reply was promised (a request's `later()`): `close()` waits for it. */
+  replyOwed(): void;
+  /** A promised reply was given. */
+  replyGiven(): void;
+}
+
+/** Whether a request has been answered, and whether a reply was promised; shared by a message and its handles. */
+class ReplyState {
+  owed = false;
+  given = false;
+}
+
+/**
  * What a handler can do later, after it returned: reply, send back, or make a request to the same peer
- * (C++ `DeferredSend`). Copies only the instance, the connection id and the reply tag.
+ * (C++ `DeferredSend`). Copies only the connection id, the reply tag and the instance's sender.
  */
 export class DeferredSend {
+  /** @internal */
   constructor(
-    readonly omq: OxenMQ,
+    protected readonly sender: HandlerSender,
     readonly conn: ConnectionID,
     readonly replyTag: Buffer | undefined,
+    /** @internal */
+    protected readonly state: ReplyState = new ReplyState(),
   ) {}
 
-  /** Replies to the request (`[REPLY][tag][data…]`). Strong (may reconnect) for service nodes, best effort otherwise. */
+  /**
+   * Replies to the request (`[REPLY][tag][data…]`). Strong (may reconnect) for service nodes, best effort otherwise.
+   * After the instance closed, the reply is dropped with a log line.
+   */
   reply(...data: Frame[]): void {
     if (!this.replyTag) throw new Error("reply() on a message that is not a request: use sendBack()");
-    this.omq.send(this.conn, "REPLY", [this.replyTag, ...data], { optional: !this.conn.isSN });
+    const s = this.state;
+    if (!s.given) {
+      s.given = true;
+      if (s.owed) this.sender.replyGiven();
+    }
+    this.sender.send(this.conn, "REPLY", [this.replyTag, ...data], { optional: !this.conn.isSN }, "a reply");
   }
 
-  /** Sends a command back to the peer. */
+  /** Sends a command back to the peer. After the instance closed, it is dropped with a log line. */
   sendBack(command: string, data: Frame[] = [], options: SendOptions = {}): void {
-    this.omq.send(this.conn, command, data, { optional: !this.conn.isSN, ...options });
+    this.sender.send(this.conn, command, data, { optional: !this.conn.isSN, ...options }, `'${command}'`);
   }
 
-  /** Makes a request to the peer; resolves with the reply's data frames. */
+  /** Makes a request to the peer; resolves with the reply's data frames (rejects CLOSED once the instance closes). */
   sendRequest(command: string, data: Frame[] = [], options: RequestOptions = {}): Promise<Buffer[]> {
-    return this.omq.request(this.conn, command, data, { optional: !this.conn.isSN, ...options });
+    return this.sender.request(this.conn, command, data, { optional: !this.conn.isSN, ...options });
   }
 }
 
 /** An incoming command or request, as a handler sees it (docs/protocol.md#messages). Unlike C++, it stays valid after return. */
 export class Message extends DeferredSend {
+  /** @internal */
   constructor(
-    omq: OxenMQ,
+    sender: HandlerSender,
     conn: ConnectionID,
     /** The full command name as it arrived (before alias mapping). */
     readonly command: string,
@@ -46,7 +81,7 @@ export class Message extends DeferredSend {
     readonly remote: string,
     replyTag: Buffer | undefined,
   ) {
-    super(omq, conn, replyTag);
+    super(sender, conn, replyTag);
   }
 
   /** The peer's proven public key, or an empty array for an unauthenticated peer. */
@@ -54,8 +89,16 @@ export class Message extends DeferredSend {
     return this.conn.pubkey;
   }
 
-  /** A handle for replying or sending after the handler returned. */
+  /**
+   * A handle for replying or sending after the handler returned. For a request, the reply is then owed: `close()`
+   * waits for it (up to its timeout) before closing the sockets.
+   */
   later(): DeferredSend {
-    return new DeferredSend(this.omq, this.conn, this.replyTag);
+    const s = this.state;
+    if (this.replyTag && !s.owed && !s.given) {
+      s.owed = true;
+      this.sender.replyOwed();
+    }
+    return new DeferredSend(this.sender, this.conn, this.replyTag, s);
   }
 }

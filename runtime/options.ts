@@ -1,5 +1,6 @@
 import type { AuthLevel } from "./auth.js";
 import type { OmqError } from "./errors.js";
+import { finiteMs, intAtLeast, isBoolean, nonNegativeMs, positiveMs } from "./validate.js";
 import type { LogLevel, Logger } from "./log.js";
 import type { SchedulerOptions } from "./scheduler.js";
 import type { SocketTunables } from "./sockets.js";
@@ -44,7 +45,9 @@ export interface SendOptions {
 }
 
 export interface RequestOptions extends SendOptions {
-  /** Milliseconds until the request fails with TIMEOUT. Default 15000. */
+  /**
+   * Milliseconds until the request fails with TIMEOUT; 0 or less fails it at once. It must be finite. Default 15000.
+   */
   readonly timeout?: number;
   readonly signal?: AbortSignal;
   /**
@@ -52,6 +55,16 @@ export interface RequestOptions extends SendOptions {
    * the frames after a 200, reject with an RpcError for any other status.
    */
   readonly statusFirst?: boolean;
+  /**
+   * Keep waiting (until the timeout) when the connection the request went out on is lost, in case it comes back and
+   * the reply with it. By default such a request fails at once with DISCONNECTED.
+   */
+  readonly waitForReconnect?: boolean;
+}
+
+export interface CloseOptions {
+  /** Milliseconds that running and deferred handlers get to finish and reply. Default 5000. */
+  readonly timeout?: number;
 }
 
 export interface ConnectOptions {
@@ -59,6 +72,32 @@ export interface ConnectOptions {
   readonly authLevel?: AuthLevel;
   /** Milliseconds to wait for HELLO. Default 10000 (50 for inproc). */
   readonly timeout?: number;
+}
+
+/** Checks the instance's options (docs/scheduling.md#option-checks); throws INVALID_ARGUMENT naming the bad one. */
+export function checkOptions(o: OxenMQOptions): void {
+  nonNegativeMs(o.handshakeTime, "handshakeTime");
+  // libzmq's -1 ("no limit") is kept; other negative sizes are mistakes.
+  intAtLeast(o.maxMessageSize, -1, "maxMessageSize");
+  nonNegativeMs(o.reconnectInterval, "reconnectInterval");
+  nonNegativeMs(o.reconnectIntervalMax, "reconnectIntervalMax");
+  nonNegativeMs(o.connHeartbeat, "connHeartbeat");
+  nonNegativeMs(o.connHeartbeatTimeout, "connHeartbeatTimeout");
+  isBoolean(o.ipv6, "ipv6");
+  intAtLeast(o.generalThreads, 1, "generalThreads");
+  intAtLeast(o.batchThreads, -1, "batchThreads");
+  intAtLeast(o.replyThreads, -1, "replyThreads");
+  intAtLeast(o.maxSockets, 0, "maxSockets");
+  nonNegativeMs(o.closeLinger, "closeLinger");
+  positiveMs(o.connCheckInterval, "connCheckInterval");
+  intAtLeast(o.workerThreads, 1, "workerThreads");
+  isBoolean(o.serviceNode, "serviceNode");
+}
+
+/** Checks the numbers of a send or request's options. */
+export function checkSendOptions(o: RequestOptions): void {
+  finiteMs(o.timeout, "timeout");
+  nonNegativeMs(o.keepAlive, "keepAlive");
 }
 
 export const DEFAULT_REQUEST_TIMEOUT = 15_000;

@@ -1,7 +1,7 @@
-import type { Dealer, Event } from "zeromq";
+import type { Dealer, Event, Observer } from "zeromq";
 import type { AuthLevel } from "./auth.js";
 import type { Log } from "./log.js";
-import { Outbox } from "./sockets.js";
+import { closeObserved, Outbox } from "./sockets.js";
 
 /** One outgoing DEALER connection: connect-remote, connect-inproc, or a connection to a service node. */
 export class Outgoing {
@@ -10,7 +10,12 @@ export class Outgoing {
   onHello: (() => void) | undefined;
   /** libzmq's events for this socket (connects, handshake failures, disconnects), while someone listens. */
   onEvent: ((ev: Event) => void) | undefined;
-  private watching = false;
+  /** Told when an event shows the peer is not reachable now (lost, refused, or a failed handshake). */
+  onLost: ((why: string) => void) | undefined;
+  /** Why the peer is unreachable now (from a lost event until the next handshake), or undefined while it is not known to be. */
+  down: string | undefined;
+  private observer: Observer | undefined;
+  private watching: Promise<void> | undefined;
   lastActivity = Date.now();
 
   constructor(
@@ -32,10 +37,9 @@ export class Outgoing {
 
   /** Reads the socket's events until it closes (started by the owner right after connecting). */
   watch(): void {
-    if (this.watching) return;
-    this.watching = true;
-    const events = this.socket.events;
-    void (async () => {
+    if (this.observer) return;
+    const events = (this.observer = this.socket.events);
+    this.watching = (async () => {
       for (;;) {
         let ev: Event;
         try {
@@ -45,14 +49,37 @@ export class Outgoing {
         }
         if (ev.type === "end") return;
         this.onEvent?.(ev);
+        if (ev.type === "handshake") this.down = undefined;
+        const why = lostReason(ev);
+        if (why !== undefined) {
+          this.down = why;
+          this.onLost?.(why);
+        }
       }
     })();
   }
 
   close(linger: number): void {
-    if (this.socket.closed) return;
-    if (this.watching) this.socket.events.close();
-    this.socket.linger = linger;
-    this.socket.close();
+    closeObserved(this.socket, linger, this.observer, this.watching);
+  }
+}
+
+/**
+ * What an event says about a peer we cannot reach now. `connect:retry` comes after each failed attempt and right
+ * after a disconnect (libzmq schedules the reconnect then).
+ */
+function lostReason(ev: Event): string | undefined {
+  switch (ev.type) {
+    case "disconnect":
+      return "was lost";
+    case "connect:retry":
+      return "is down (reconnecting)";
+    case "handshake:error:auth":
+      return "was refused at the handshake";
+    case "handshake:error:protocol":
+    case "handshake:error:other":
+      return "failed its handshake";
+    default:
+      return undefined;
   }
 }

@@ -1,7 +1,7 @@
 import { Context } from "zeromq";
 import { Address } from "./address.js";
 import type { AccessSpec } from "./auth.js";
-import { CommandRegistry, type CategoryOptions, type CommandHandler } from "./commands.js";
+import { CommandRegistry, type CategoryOptions, type CommandHandler, type CommandOptions } from "./commands.js";
 import { ConnectionID } from "./connection-id.js";
 import { toHex, toZ85 } from "./encoding.js";
 import { OmqError } from "./errors.js";
@@ -9,15 +9,21 @@ import { generateKeyPair, keyBytes, sodiumReady, validateKeyPair, type KeyPair }
 import { Listener, type ListenOptions } from "./listener.js";
 import { consoleLogger, Log, type LogLevel } from "./log.js";
 import type { ProtocolHost } from "./protocol.js";
+import type { HandlerSender } from "./message.js";
+import type { Outgoing } from "./outgoing.js";
+import type { Conn } from "./routes.js";
 import { PendingRequests } from "./requests.js";
 import { unwrapStatus } from "./status.js";
 import { Scheduler, type Work } from "./scheduler.js";
 import { constantFrame, DEFAULT_TUNABLES, makeRouter, type Frame, type SocketTunables } from "./sockets.js";
 import { ZapHandler } from "./zap.js";
 import {
+  checkOptions,
+  checkSendOptions,
   DEFAULT_REQUEST_TIMEOUT,
   INPROC_CONNECT_TIMEOUT,
   REMOTE_CONNECT_TIMEOUT,
+  type CloseOptions,
   type ConnectOptions,
   type OxenMQOptions,
   type RequestOptions,
@@ -31,13 +37,20 @@ import { isRunInProxy, TaggedExecutor } from "./executor.js";
 import { dispatchJob, runBatch } from "./jobs.js";
 import { Timers, type TimerID, type TimerOptions } from "./timers.js";
 import { WorkerPool, type WorkerJobSpec } from "./worker-pool.js";
+import { nonNegativeMs } from "./validate.js";
 
-export type { OxenMQOptions, SendOptions, RequestOptions, ConnectOptions } from "./options.js";
+export type { OxenMQOptions, SendOptions, RequestOptions, ConnectOptions, CloseOptions } from "./options.js";
 export { DEFAULT_REQUEST_TIMEOUT, REMOTE_CONNECT_TIMEOUT, INPROC_CONNECT_TIMEOUT } from "./options.js";
 
 const SELF_ADDRESS = "inproc://sn-self";
 
-type State = "new" | "starting" | "running" | "closing" | "closed";
+/**
+ * The instance's life (docs/scheduling.md#shutdown-and-faults): after `close()` it is `draining` (no new commands
+ * or requests; accepted work finishes and replies), then `closing` (sockets close with their linger), then `closed`.
+ */
+type State = "new" | "starting" | "running" | "draining" | "closing" | "closed";
+
+const DEFAULT_CLOSE_TIMEOUT = 5_000;
 
 interface PendingBind {
   readonly listener: Listener;
@@ -48,7 +61,7 @@ interface PendingBind {
 /** Helper returned by `addCategory` to add commands to it. */
 export interface CategoryHelper {
   addCommand(name: string, handler: CommandHandler): CategoryHelper;
-  addRequestCommand(name: string, handler: CommandHandler): CategoryHelper;
+  addRequestCommand(name: string, handler: CommandHandler, options?: CommandOptions): CategoryHelper;
 }
 
 /**
@@ -86,9 +99,14 @@ export class OxenMQ {
   private readonly tagged: TaggedExecutor[] = [];
   private readonly timers: Timers;
   private pool: WorkerPool | undefined;
+  private closed: Promise<void> | undefined;
+  /** Replies promised by handlers (`later()`) and not yet given: close() waits for them. */
+  private owedReplies = 0;
+  private replyWaiters: Array<() => void> = [];
 
   /** Creates an instance (it is not started). Generates a key pair unless one is given; validates a given one. */
   static async create(options: OxenMQOptions = {}): Promise<OxenMQ> {
+    checkOptions(options);
     await sodiumReady();
     const { publicKey, secretKey } = options;
     let keys: KeyPair;
@@ -125,13 +143,14 @@ export class OxenMQ {
       return m ? this.listeners[Number(m[1])]?.zapDomain : undefined;
     });
     this.protocol = {
-      omq: this,
+      sender: this.handlerSender(),
       registry: this.registry,
       scheduler: this.scheduler,
       requests: this.requests,
       log: this.logger,
       serviceNode: options.serviceNode ?? false,
       closeOutgoing: (o, linger) => this.connections.close(o, linger),
+      closing: () => this.state !== "running",
     };
     this.nextConnId = 2; // id 1 is the built-in inproc listener, as in C++
     this.ingress = new Ingress({
@@ -140,7 +159,7 @@ export class OxenMQ {
       ownHex: this.ownHex,
       log: this.logger,
       isActiveSN: (hex) => this.sn.isActive(hex),
-      running: () => this.state === "running",
+      running: () => this.state === "running" || this.state === "draining",
     });
     this.connections = new Connections({
       context: this.context,
@@ -152,6 +171,7 @@ export class OxenMQ {
       closeLinger: this.closeLinger,
       nextId: () => this.nextConnId++,
       receive: (socket, o) => this.ingress.run(socket, (frames) => this.ingress.fromOutgoing(o, frames)),
+      lost: (o, why) => this.connectionLost(o, `the connection to ${o.address} ${why}`),
     });
     this.sn = new ServiceNodes({
       outgoing: this.connections.byKey,
@@ -192,6 +212,29 @@ export class OxenMQ {
     return this.state === "running";
   }
 
+  /** Fails the requests that went out on a connection that is gone or unreachable now (unless they wait for it). */
+  private connectionLost(via: Outgoing | Conn, why: string): void {
+    const n = this.requests.failVia(via, (command) => new OmqError("DISCONNECTED", `request '${command}': ${why}`));
+    if (n) this.logger.info(`${n} pending request(s) failed: ${why}`);
+  }
+
+  /** How handler code sends and replies (docs/scheduling.md#shutdown-and-faults). */
+  private handlerSender(): HandlerSender {
+    return {
+      send: (to, command, data, options, what) => {
+        if (this.state === "running" || this.state === "draining") {
+          checkSendOptions(options);
+          this.deliver(to, [constantFrame(command), ...data], options, undefined);
+        } else this.logger.warn(`Dropping ${what} to ${to}: the instance is closed`);
+      },
+      request: (to, command, data, options) => this.request(to, command, data, options),
+      replyOwed: () => void this.owedReplies++,
+      replyGiven: () => {
+        if (--this.owedReplies === 0) for (const w of this.replyWaiters.splice(0)) w();
+      },
+    };
+  }
+
   /**
    * Connection counts: `incoming` open connections on our listeners, `tracked` routes the listeners hold (incoming
    * plus closed ones whose last messages may still be unread), and `outgoing` connections we opened.
@@ -213,7 +256,7 @@ export class OxenMQ {
     this.registry.addCategory(name, access, options);
     const helper: CategoryHelper = {
       addCommand: (cmd, handler) => (this.addCommand(name, cmd, handler), helper),
-      addRequestCommand: (cmd, handler) => (this.addRequestCommand(name, cmd, handler), helper),
+      addRequestCommand: (cmd, handler, options) => (this.addRequestCommand(name, cmd, handler, options), helper),
     };
     return helper;
   }
@@ -223,9 +266,14 @@ export class OxenMQ {
     this.registry.addCommand(category, name, handler, false);
   }
 
-  addRequestCommand(category: string, name: string, handler: CommandHandler): void {
+  /**
+   * Adds a request command: its handler answers with `m.reply(...)`, now or later (`m.later()`). With
+   * `statusFirst`, replies start with a status frame, and the runtime answers `503 shutting down` for the handler
+   * when the instance closes before the request could run.
+   */
+  addRequestCommand(category: string, name: string, handler: CommandHandler, options?: CommandOptions): void {
     this.requireNotStarted("addRequestCommand");
-    this.registry.addCommand(category, name, handler, true);
+    this.registry.addCommand(category, name, handler, true, options);
   }
 
   addCommandAlias(from: string, to: string): void {
@@ -258,6 +306,8 @@ export class OxenMQ {
       context: this.context,
       zap: this.zap,
       isServiceNode: (hex) => this.sn.isActive(hex),
+      connLost: (conn) => this.connectionLost(conn, `the incoming connection ${String(conn.identity.remote)} closed`),
+      release: (conn, frames) => this.ingress.fromConn(listener, conn, frames),
     });
     this.listeners.push(listener);
     const result = new Promise<string>((resolve, reject) => {
@@ -289,8 +339,7 @@ export class OxenMQ {
 
   /** Starts the instance: binds queued listeners (rejecting if one fails) and begins processing. */
   async start(): Promise<void> {
-    if (this.state === "closing" || this.state === "closed")
-      throw new OmqError("CLOSED", "start: the instance is closed; create a new OxenMQ to start again");
+    if (this.closed) throw new OmqError("CLOSED", "start: the instance is closed; create a new OxenMQ to start again");
     if (this.state !== "new") throw new OmqError("ALREADY_STARTED", "Cannot call start multiple times!");
     this.state = "starting";
     this.scheduler.configure(this.registry.categories.values());
@@ -311,8 +360,9 @@ export class OxenMQ {
         pb.reject(e);
       }
     }
+    // close() may have been called while we waited: it owns the shutdown then.
+    if (this.closed) throw new OmqError("CLOSED", "start: the instance was closed while starting");
     if (failure) {
-      this.state = "running";
       await this.close({ timeout: 0 });
       throw failure;
     }
@@ -324,26 +374,42 @@ export class OxenMQ {
   }
 
   /**
-   * Stops: no new work is taken, queued work is dropped, running handlers get up to `timeout` ms to finish, pending
-   * requests and connects fail with CLOSED, and sockets close with `closeLinger`.
+   * Shuts down (docs/scheduling.md#shutdown-and-faults). No new command or request is taken from then on: a
+   * status-first request is answered `503 shutting down`, other commands are dropped with a log line. The instance's
+   * own pending requests and connects fail with CLOSED. Running, queued and deferred handlers get up to `timeout` ms
+   * (default 5000) to finish, and their replies are sent; what is still queued then is dropped (status-first requests
+   * answered 503), and the sockets close with `closeLinger` so that what was sent is delivered. A reply attempted
+   * after that is dropped with a log line, never thrown. Calling it again returns the same promise.
    */
-  async close(options: { timeout?: number } = {}): Promise<void> {
-    if (this.state === "closed" || this.state === "closing") return;
+  async close(options: CloseOptions = {}): Promise<void> {
+    nonNegativeMs(options.timeout, "close: timeout");
+    this.closed ??= this.shutdown(options.timeout ?? DEFAULT_CLOSE_TIMEOUT);
+    return this.closed;
+  }
+
+  /** `await using omq = await OxenMQ.create()`: closes with the default timeout when the scope ends. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private async shutdown(timeout: number): Promise<void> {
     const wasStarted = this.state !== "new";
-    this.state = "closing";
+    this.state = "draining";
     this.timers.stop();
     clearInterval(this.idleTimer);
-    this.scheduler.stop();
     const closed = new OmqError("CLOSED", "the OxenMQ instance was closed");
     this.requests.failAll(closed);
     this.connections.failPending(closed);
     for (const pb of this.pendingBinds.splice(0)) pb.reject(closed);
-    if (wasStarted) {
-      const timeout = options.timeout ?? 5_000;
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.scheduler.idle(), new Promise<void>((r) => (timer = setTimeout(r, timeout)))]);
-      clearTimeout(timer);
+    if (wasStarted && !(await this.drained(timeout))) {
+      const { running, queued } = this.scheduler.load;
+      this.logger.warn(
+        `close: after ${timeout} ms, ${running} handler(s) still running, ${queued} queued and ${this.owedReplies} ` +
+          `deferred repl(ies) not given; queued work is dropped and later replies will not be sent`,
+      );
     }
+    this.state = "closing";
+    this.scheduler.stop();
     this.connections.closeAll(this.closeLinger);
     for (const l of this.listeners) l.close(this.closeLinger);
     this.selfListener?.close(0);
@@ -354,6 +420,24 @@ export class OxenMQ {
     this.state = "closed";
   }
 
+  /** Resolves true once no work holds or waits for a slot and no deferred reply is owed; false after `timeout` ms. */
+  private async drained(timeout: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<false>((r) => (timer = setTimeout(() => r(false), timeout)));
+    const settled = (async () => {
+      for (;;) {
+        await this.scheduler.idle();
+        if (this.owedReplies === 0) return true;
+        await new Promise<void>((r) => this.replyWaiters.push(r));
+      }
+    })();
+    try {
+      return await Promise.race([settled, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   // ---- connections ----------------------------------------------------------------------------------------------
 
   /**
@@ -362,6 +446,7 @@ export class OxenMQ {
    */
   async connectRemote(address: string | Address, options: ConnectOptions = {}): Promise<ConnectionID> {
     this.requireStarted("connectRemote");
+    nonNegativeMs(options.timeout, "connectRemote: timeout");
     const addr = typeof address === "string" ? new Address(address) : address;
     const key = addr.isCurve ? addr.pubkey : undefined;
     return this.connections.connectWithHello(
@@ -375,6 +460,7 @@ export class OxenMQ {
   /** Connects to this instance itself over inproc; commands arriving this way are treated as admin. */
   async connectInproc(options: ConnectOptions = {}): Promise<ConnectionID> {
     this.requireStarted("connectInproc");
+    nonNegativeMs(options.timeout, "connectInproc: timeout");
     return this.connections.connectWithHello(
       SELF_ADDRESS,
       undefined,
@@ -386,6 +472,7 @@ export class OxenMQ {
   /** Closes an outgoing connection (a connectRemote id or a service node's key). Incoming ones cannot be closed. */
   disconnect(conn: ConnectionID, linger = 1_000): void {
     this.requireStarted("disconnect");
+    nonNegativeMs(linger, "disconnect: linger");
     const o = conn.isSN ? this.connections.byKey.get(toHex(conn.pubkey)) : this.connections.byId.get(conn.id);
     if (!o || (!conn.isSN && conn.route.length)) {
       this.logger.warn(`disconnect: no outgoing connection for ${conn}`);
@@ -426,9 +513,13 @@ export class OxenMQ {
 
   // ---- sending --------------------------------------------------------------------------------------------------
 
-  /** Sends `[command, ...data]` to a connection without waiting. Failures go to `queueFailure` / `queueFull`. */
+  /**
+   * Sends `[command, ...data]` to a connection without waiting. Failures go to `queueFailure` / `queueFull`. Works
+   * while `close()` lets handlers finish; throws CLOSED once the sockets are closing.
+   */
   send(to: ConnectionID, command: string, data: Frame[] = [], options: SendOptions = {}): void {
-    this.requireStarted("send");
+    this.requireStarted("send", true);
+    checkSendOptions(options);
     this.deliver(to, [constantFrame(command), ...data], options, undefined);
   }
 
@@ -438,17 +529,27 @@ export class OxenMQ {
    * typed commands), an RpcError for a reply whose status is not 200.
    */
   request(to: ConnectionID, command: string, data: Frame[] = [], options: RequestOptions = {}): Promise<Buffer[]> {
-    const guard = this.stateError("request");
+    let guard = this.stateError("request");
+    if (!guard) {
+      try {
+        checkSendOptions(options);
+      } catch (err) {
+        guard = err as OmqError;
+      }
+    }
     if (guard) return Promise.reject(guard);
     const { signal } = options;
     if (signal?.aborted)
       return Promise.reject(new OmqError("ABORTED", `request '${command}' aborted`, { cause: signal.reason }));
+    const down = this.downReason(to, options);
+    if (down) return Promise.reject(new OmqError("DISCONNECTED", `request '${command}': ${down}`));
     const tag = PendingRequests.newTag();
     const reply = new Promise<Buffer[]>((resolve, reject) => {
       this.requests.add(tag, to.key, command, options.timeout ?? DEFAULT_REQUEST_TIMEOUT, signal, resolve, reject);
-      this.deliver(to, [constantFrame(command), tag, ...data], options, (err) =>
+      const via = this.deliver(to, [constantFrame(command), tag, ...data], options, (err) =>
         this.requests.fail(tag.toString("latin1"), err),
       );
+      if (via && !options.waitForReconnect) this.requests.setVia(tag, via);
     });
     return options.statusFirst ? reply.then((frames) => unwrapStatus(frames, command)) : reply;
   }
@@ -467,20 +568,20 @@ export class OxenMQ {
 
   /** Runs `fn` as a batch job on the pool, or on a tagged executor. Exceptions are swallowed (logged at debug). */
   job(fn: Work, executor?: TaggedExecutor): void {
-    this.requireStarted("job");
+    this.requireStarted("job", true);
     if (isRunInProxy(executor)) throw new OmqError("INVALID_ARGUMENT", "job() cannot run in the proxy");
     dispatchJob(this.scheduler, executor, fn);
   }
 
   /** Submits a batch: its jobs run in parallel, then its completion gets the results in insertion order. */
   batch<T>(batch: Batch<T>): void {
-    this.requireStarted("batch");
+    this.requireStarted("batch", true);
     runBatch(batch, this.scheduler, () => this.workerPool(), this.logger);
   }
 
   /** Runs a CPU-bound job on the worker_threads pool, holding a batch slot while it runs. */
   runInWorker(spec: WorkerJobSpec): Promise<unknown> {
-    const guard = this.stateError("runInWorker");
+    const guard = this.stateError("runInWorker", true);
     if (guard) return Promise.reject(guard);
     return new Promise((resolve, reject) => {
       this.scheduler.submitJob("batch", () => this.workerPool().run(spec).then(resolve, reject));
@@ -489,7 +590,8 @@ export class OxenMQ {
 
   /** Adds a periodic job (works before start; the first fire is one interval after start or adding). */
   addTimer(fn: Work, intervalMs: number, options?: TimerOptions): TimerID {
-    if (!(intervalMs > 0)) throw new OmqError("INVALID_ARGUMENT", `timer interval must be > 0, got ${intervalMs}`);
+    if (typeof intervalMs !== "number" || !Number.isFinite(intervalMs) || intervalMs <= 0)
+      throw new OmqError("INVALID_ARGUMENT", `addTimer: intervalMs must be a finite number > 0, got ${intervalMs}`);
     if (options?.executor && !isRunInProxy(options.executor) && !this.tagged.includes(options.executor))
       throw new OmqError("INVALID_ARGUMENT", "timer executor belongs to another instance");
     return this.timers.add(fn, intervalMs, options);
@@ -504,7 +606,7 @@ export class OxenMQ {
    * `command` and `remote` only label it in logs. Throws for an unknown category.
    */
   injectTask(category: string, command: string, remote: string, fn: Work): void {
-    this.requireStarted("injectTask");
+    this.requireStarted("injectTask", true);
     const cat = this.registry.categories.get(category);
     if (!cat) throw new OmqError("INVALID_ARGUMENT", `injectTask: unknown category '${category}'`);
     this.scheduler.submitCommand(cat, fn, `injected task ${category}.${command} from ${remote}`);
@@ -514,12 +616,16 @@ export class OxenMQ {
     return (this.pool ??= new WorkerPool(this.options.workerThreads ?? this.scheduler.general, this.logger));
   }
 
+  /**
+   * Routes frames to a connection. Returns the connection they went out on (an Outgoing, or an incoming Conn), which
+   * a request is tied to so that it fails when that connection is lost.
+   */
   private deliver(
     to: ConnectionID,
     frames: Frame[],
     options: SendOptions,
     onError: ((err: OmqError) => void) | undefined,
-  ): void {
+  ): Outgoing | Conn | undefined {
     const failed = (err: OmqError): void => {
       onError?.(err);
       const { queueFailure, queueFull } = options;
@@ -530,25 +636,44 @@ export class OxenMQ {
     if (to.isSN) return this.sn.deliver(to, frames, options, failed);
     if (to.route.length) {
       const l = this.listenersById.get(to.id);
-      if (!l) return failed(new OmqError("SEND_FAILED", `no listener for ${to}`));
-      return l.sendTo(to, frames, failed);
+      if (!l) return void failed(new OmqError("SEND_FAILED", `no listener for ${to}`));
+      const conn = l.connFor(to);
+      l.sendTo(to, frames, failed);
+      return conn;
     }
     const o = this.connections.byId.get(to.id);
-    if (!o) return failed(new OmqError("SEND_FAILED", `no connection for ${to}`));
+    if (!o) return void failed(new OmqError("SEND_FAILED", `no connection for ${to}`));
     o.outbox.push(frames, (err) => err && failed(err));
+    return o;
+  }
+
+  /**
+   * Why a request to `to` would go out on a connection known to be down now, if it would; such a request fails with
+   * DISCONNECTED before anything is sent (unless it waits for the reconnect).
+   */
+  private downReason(to: ConnectionID, options: RequestOptions): string | undefined {
+    if (options.waitForReconnect) return undefined;
+    const o = to.isSN
+      ? options.incoming || (!options.outgoing && this.sn.hasIncoming(to))
+        ? undefined
+        : this.connections.byKey.get(toHex(to.pubkey))
+      : to.route.length
+        ? undefined
+        : this.connections.byId.get(to.id);
+    return o?.down && `the connection to ${o.address} ${o.down}`;
   }
 
   // ---- guards ---------------------------------------------------------------------------------------------------
 
-  private stateError(what: string): OmqError | undefined {
-    if (this.state === "running") return undefined;
-    if (this.state === "closing" || this.state === "closed")
-      return new OmqError("CLOSED", `${what}: the instance is closed`);
+  /** Why `what` cannot run now; with `whileDraining`, it may still run while close() lets work finish. */
+  private stateError(what: string, whileDraining = false): OmqError | undefined {
+    if (this.state === "running" || (whileDraining && this.state === "draining")) return undefined;
+    if (this.closed) return new OmqError("CLOSED", `${what}: the instance is closed`);
     return new OmqError("NOT_STARTED", `${what} requires start() first`);
   }
 
-  private requireStarted(what: string): void {
-    const err = this.stateError(what);
+  private requireStarted(what: string, whileDraining = false): void {
+    const err = this.stateError(what, whileDraining);
     if (err) throw err;
   }
 
@@ -557,7 +682,7 @@ export class OxenMQ {
   }
 
   private requireNotClosed(): void {
-    if (this.state === "closing" || this.state === "closed") throw new OmqError("CLOSED", "the instance is closed");
+    if (this.closed) throw new OmqError("CLOSED", "the instance is closed");
   }
 }
 

@@ -1,10 +1,9 @@
 import { authAtLeast, type AuthLevel } from "./auth.js";
-import type { CommandRegistry } from "./commands.js";
+import type { Category, CommandRegistry } from "./commands.js";
 import type { ConnectionID } from "./connection-id.js";
 import { isWireErrorWord, OmqError, type WireErrorWord } from "./errors.js";
 import type { Log } from "./log.js";
-import { Message } from "./message.js";
-import type { OxenMQ } from "./oxenmq.js";
+import { Message, type HandlerSender } from "./message.js";
 import type { Outgoing } from "./outgoing.js";
 import type { PendingRequests } from "./requests.js";
 import type { Scheduler } from "./scheduler.js";
@@ -25,14 +24,19 @@ export interface Peer {
 }
 
 export interface ProtocolHost {
-  readonly omq: OxenMQ;
+  readonly sender: HandlerSender;
   readonly registry: CommandRegistry;
   readonly scheduler: Scheduler;
   readonly requests: PendingRequests;
   readonly log: Log;
   readonly serviceNode: boolean;
   closeOutgoing(o: Outgoing, linger: number): void;
+  /** The instance is closing: it finishes accepted work but takes no new commands. */
+  closing(): boolean;
 }
+
+/** The answer of a status-first request that arrives while the instance shuts down. */
+export const SHUTTING_DOWN = ["503", "shutting down"] as const;
 
 const utf8 = (b: Buffer | undefined): string => (b ? b.toString() : "");
 
@@ -48,6 +52,7 @@ export function handleMessage(host: ProtocolHost, peer: Peer, frames: Buffer[]):
     return;
   }
   const cmd = cmdFrame.toString();
+  if (host.closing()) return whileClosing(host, peer, cmd, frames);
   switch (cmd) {
     case "REPLY":
       return onReply(host, peer, frames);
@@ -124,21 +129,49 @@ function onCommand(host: ProtocolHost, peer: Peer, cmd: string, cmdFrame: Buffer
   };
   if (!def) return reject("UNKNOWNCOMMAND");
   const cat = def.category;
-  if (!authAtLeast(peer.auth, cat.access.auth)) return reject("FORBIDDEN");
-  if (cat.access.localSN && !host.serviceNode) return reject("NOT_A_SERVICE_NODE");
-  if (cat.access.remoteSN && !peer.sn) return reject("FORBIDDEN_SN");
+  const denied = denial(host, peer, cat);
+  if (denied) return reject(denied);
   if (def.isRequest && frames.length < 2) return reject("NO_REPLY_TAG");
 
   const replyTag = def.isRequest ? frames[1] : undefined;
   const data = frames.slice(def.isRequest ? 2 : 1);
   const access = { auth: peer.auth, remoteSN: peer.sn, localSN: host.serviceNode };
-  const msg = new Message(host.omq, peer.conn, cmd, data, access, peer.remote, replyTag);
+  const msg = new Message(host.sender, peer.conn, cmd, data, access, peer.remote, replyTag);
   if (peer.outgoing) peer.outgoing.lastActivity = Date.now();
   host.scheduler.submitCommand(
     cat,
     () => def.handler(msg),
     () => `command '${cmd}' from ${peer.conn}`,
+    // Accepted but still queued when close() gives up: a status-first caller learns it will not run.
+    def.statusFirst && replyTag ? () => peer.send(["REPLY", replyTag, ...SHUTTING_DOWN]) : undefined,
   );
+}
+
+/**
+ * A message that arrives while the instance closes: no new command is taken. A status-first request the caller may
+ * run is answered `503 shutting down`; the wire has no word for anything else, which is dropped with a log line.
+ */
+function whileClosing(host: ProtocolHost, peer: Peer, cmd: string, frames: Buffer[]): void {
+  const def = host.registry.lookup(cmd);
+  const tag = frames[1];
+  if (def === undefined) {
+    host.log.debug(() => `Dropping '${printable(cmd)}' from ${peer.conn}: shutting down`);
+    return;
+  }
+  if (def.isRequest && def.statusFirst && tag && denial(host, peer, def.category) === undefined) {
+    host.log.info(() => `Answering '${printable(cmd)}' from ${peer.conn} with 503: shutting down`);
+    peer.send(["REPLY", tag, ...SHUTTING_DOWN]);
+    return;
+  }
+  host.log.info(() => `Dropping '${printable(cmd)}' from ${peer.conn}: shutting down`);
+}
+
+/** Why the peer may not run a command of `cat`, checked in C++ OxenMQ's order; undefined if it may. */
+function denial(host: ProtocolHost, peer: Peer, cat: Category): WireErrorWord | undefined {
+  if (!authAtLeast(peer.auth, cat.access.auth)) return "FORBIDDEN";
+  if (cat.access.localSN && !host.serviceNode) return "NOT_A_SERVICE_NODE";
+  if (cat.access.remoteSN && !peer.sn) return "FORBIDDEN_SN";
+  return undefined;
 }
 
 function printable(s: string): string {

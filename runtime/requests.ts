@@ -15,7 +15,15 @@ interface Pending {
   readonly timeoutMs: number;
   /** `performance.now()` time at which the request times out. */
   readonly deadline: number;
-  cleanup: (() => void) | undefined;
+  readonly signal: AbortSignal | undefined;
+  /** The connection the request went out on, while the request should fail when that connection is lost. */
+  via: object | undefined;
+}
+
+/** The requests waiting on one AbortSignal; the signal has one listener, however many requests share it. */
+interface SignalWaiters {
+  readonly keys: Set<string>;
+  readonly listener: () => void;
 }
 
 /**
@@ -31,6 +39,9 @@ export class PendingRequests {
   constructor(private readonly deliverTimeout: (reject: () => void) => void = (r) => r()) {}
 
   private readonly byTag = new Map<string, Pending>();
+  /** Pending requests by the connection they went out on (docs/scheduling.md#shutdown-and-faults). */
+  private readonly byVia = new Map<object, Set<string>>();
+  private readonly bySignal = new WeakMap<AbortSignal, SignalWaiters>();
   private timer: NodeJS.Timeout | undefined;
   /** The deadline the timer is armed for. */
   private armedFor = Infinity;
@@ -61,15 +72,57 @@ export class PendingRequests {
   ): void {
     const key = tag.toString("latin1");
     const deadline = performance.now() + timeoutMs;
-    const entry: Pending = { resolve, reject, command, connKey, timeoutMs, deadline, cleanup: undefined };
+    const entry: Pending = { resolve, reject, command, connKey, timeoutMs, deadline, signal, via: undefined };
     this.byTag.set(key, entry);
     if (deadline < this.armedFor) this.arm(deadline);
     else this.timer?.ref();
-    if (signal) {
-      const onAbort = (): void =>
-        void this.fail(key, new OmqError("ABORTED", `request '${command}' aborted`, { cause: signal.reason }));
-      signal.addEventListener("abort", onAbort, { once: true });
-      entry.cleanup = () => signal.removeEventListener("abort", onAbort);
+    if (signal) this.watchSignal(signal, key);
+  }
+
+  /**
+   * Records the connection a pending request went out on: `failVia` fails it when that connection is lost. A request
+   * that already settled (its send failed synchronously) is left alone.
+   */
+  setVia(tag: Buffer, via: object): void {
+    const key = tag.toString("latin1");
+    const entry = this.byTag.get(key);
+    if (!entry) return;
+    entry.via = via;
+    let set = this.byVia.get(via);
+    if (!set) this.byVia.set(via, (set = new Set()));
+    set.add(key);
+  }
+
+  /** Fails every request that went out on `via` (its connection was lost); returns how many. */
+  failVia(via: object, err: (command: string) => OmqError): number {
+    const set = this.byVia.get(via);
+    if (!set) return 0;
+    let n = 0;
+    for (const key of [...set]) {
+      const e = this.byTag.get(key);
+      if (e && this.fail(key, err(e.command))) n++;
+    }
+    return n;
+  }
+
+  /** One abort listener per signal: the first request on a signal adds it, the last one to settle removes it. */
+  private watchSignal(signal: AbortSignal, key: string): void {
+    let waiters = this.bySignal.get(signal);
+    if (!waiters) {
+      const keys = new Set<string>();
+      const listener = (): void => this.onAbort(signal, keys);
+      waiters = { keys, listener };
+      this.bySignal.set(signal, waiters);
+      signal.addEventListener("abort", listener, { once: true });
+    }
+    waiters.keys.add(key);
+  }
+
+  private onAbort(signal: AbortSignal, keys: Set<string>): void {
+    if (this.bySignal.get(signal)?.keys === keys) this.bySignal.delete(signal);
+    for (const key of [...keys]) {
+      const e = this.byTag.get(key);
+      if (e) this.fail(key, new OmqError("ABORTED", `request '${e.command}' aborted`, { cause: signal.reason }));
     }
   }
 
@@ -109,10 +162,21 @@ export class PendingRequests {
     const entry = this.byTag.get(key);
     if (!entry) return undefined;
     this.byTag.delete(key);
-    entry.cleanup?.();
+    if (entry.signal) this.unwatchSignal(entry.signal, key);
+    if (entry.via) {
+      const set = this.byVia.get(entry.via);
+      if (set?.delete(key) && set.size === 0) this.byVia.delete(entry.via);
+    }
     // Idle: the timer stays armed (re-arming per request would cost a timer each) but no longer keeps the process alive.
     if (this.byTag.size === 0) this.timer?.unref();
     return entry;
+  }
+
+  private unwatchSignal(signal: AbortSignal, key: string): void {
+    const waiters = this.bySignal.get(signal);
+    if (!waiters?.keys.delete(key) || waiters.keys.size > 0) return;
+    this.bySignal.delete(signal);
+    signal.removeEventListener("abort", waiters.listener);
   }
 
   private arm(deadline: number): void {

@@ -23,6 +23,17 @@ export const UNATTRIBUTED: Identity = Object.freeze({
 });
 
 /**
+ * Whether a route has the form of libzmq's generated routing ids (a zero byte and a 4-byte counter). libzmq gives one
+ * to a connection that sent no routing id, **and** to a connection whose routing id a newer connection took over
+ * (ROUTER_HANDOVER): that older connection is renamed and its queued messages, its disconnect notification included,
+ * then arrive on a route the table has never seen. So an empty frame on a new route of this form is not proof of a
+ * new connection (docs/identity.md#handover-renames).
+ */
+export function isTemporaryRoute(route: Buffer): boolean {
+  return route.length === 5 && route[0] === 0;
+}
+
+/**
  * The greatest identity that is at most both: the common key (or none), the lower level, the common address. A
  * connection that may be either of two handshakes gets this, so an ambiguity never yields more than either had.
  */
@@ -58,6 +69,11 @@ export class Conn {
   recheck: NodeJS.Timeout | undefined;
   probeCooldownUntil = 0;
   probeCooldown = 0;
+  /**
+   * Messages read while the connection's identity is provisional (a temporary route that may be a new connection or
+   * one whose route was handed over); served, in order, once the handshake gate has settled who it is.
+   */
+  held: Buffer[][] | undefined;
 
   constructor(
     readonly route: Buffer,
@@ -74,12 +90,15 @@ export class Conn {
  * The routes of one listener's open connections. The table keeps one invariant that the whole identity scheme rests
  * on: **every live pipe's route is in the table**. An entry is removed only after the route was proven dead (a send
  * to it failed with EHOSTUNREACH, or every session it may belong to is gone) and its pipe has drained, so an empty
- * frame on a route the table does not know can only be libzmq's connect notification of a new pipe.
+ * frame on a route the table does not know is libzmq's connect notification of a new pipe, or (on a temporary route
+ * only, see isTemporaryRoute) a message of a pipe that libzmq renamed.
  */
 export class RouteTable {
   private readonly byRoute = new Map<string, Conn>();
   private readonly byKeyHex = new Map<string, Set<Conn>>();
   private readonly dying = new Set<Conn>();
+  /** Told when a connection is found dead (its pending requests fail at once). */
+  onDead: ((conn: Conn) => void) | undefined;
 
   get size(): number {
     return this.byRoute.size;
@@ -137,6 +156,7 @@ export class RouteTable {
     conn.dead = true;
     conn.lastRead = Math.max(conn.lastRead, clock);
     if (this.byRoute.get(conn.key) === conn) this.dying.add(conn);
+    this.onDead?.(conn);
   }
 
   get hasDying(): boolean {

@@ -27,6 +27,8 @@ interface QueuedCommand {
   readonly cat: Category;
   readonly work: Work;
   readonly what: Label;
+  /** Called if the command is dropped from the queue at shutdown. */
+  readonly onDrop: (() => void) | undefined;
 }
 
 function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
@@ -80,7 +82,7 @@ export class Scheduler {
   }
 
   /** Admits a command (or injected task) of `cat`: run now, queue, or drop (docs/scheduling.md#slots-and-admission, rule 1). */
-  submitCommand(cat: Category, work: Work, what: Label): "started" | "queued" | "dropped" {
+  submitCommand(cat: Category, work: Work, what: Label, onDrop?: () => void): "started" | "queued" | "dropped" {
     if (this.stopped) return "dropped";
     if (cat.active < cat.reservedThreads || this.active < this.general) {
       this.runCommand(cat, work, what);
@@ -88,7 +90,7 @@ export class Scheduler {
     }
     if (cat.maxQueue < 0 || cat.queued < cat.maxQueue) {
       cat.queued++;
-      this.pending.push({ cat, work, what });
+      this.pending.push({ cat, work, what, onDrop });
       return "queued";
     }
     this.log.warn(
@@ -112,14 +114,37 @@ export class Scheduler {
     this.process();
   }
 
-  /** Stops dispatching: queued work is never run (docs/scheduling.md#shutdown), running work finishes. */
-  stop(): void {
+  /**
+   * Stops dispatching: queued work is never run (docs/scheduling.md#shutdown-and-faults), running work finishes. Each
+   * dropped command's `onDrop` runs; returns how many commands and jobs were dropped.
+   */
+  stop(): number {
     this.stopped = true;
-    for (const t of this.tagged) t.queue.length = 0;
-    for (const q of this.pending) q.cat.queued--;
+    let dropped = this.batchQueue.length + this.replyQueue.length + this.pending.length;
+    for (const t of this.tagged) {
+      dropped += t.queue.length;
+      t.queue.length = 0;
+    }
+    const pending = this.pending;
     this.pending = [];
+    for (const q of pending) {
+      q.cat.queued--;
+      try {
+        q.onDrop?.();
+      } catch (err) {
+        this.log.warn(`dropping ${label(q.what)} at shutdown: ${describe(err)}`);
+      }
+    }
     this.batchQueue.length = 0;
     this.replyQueue.length = 0;
+    return dropped;
+  }
+
+  /** Work that holds a slot or waits for one (for shutdown's log line). */
+  get load(): { running: number; queued: number } {
+    let queued = this.batchQueue.length + this.replyQueue.length + this.pending.length;
+    for (const t of this.tagged) queued += t.queue.length;
+    return { running: this.active + this.taggedActive, queued };
   }
 
   /** Resolves once no work holds a slot. */

@@ -3,6 +3,7 @@ import type { ConnectionID } from "./connection-id.js";
 import { toHex } from "./encoding.js";
 import { OmqError } from "./errors.js";
 import { keyBytes } from "./keys.js";
+import { nonNegativeMs } from "./validate.js";
 import type { Listener } from "./listener.js";
 import type { Log } from "./log.js";
 import type { Outgoing } from "./outgoing.js";
@@ -97,31 +98,48 @@ export class ServiceNodes {
   connect(pubkey: Uint8Array, options: ConnectSNOptions = {}): void {
     const hex = toHex(pubkey);
     const existing = this.outgoing.get(hex);
-    const keepAlive =
-      options.keepAlive !== undefined && options.keepAlive >= 0 ? options.keepAlive : DEFAULT_CONNECT_SN_KEEP_ALIVE;
+    nonNegativeMs(options.keepAlive, "keepAlive");
+    const keepAlive = options.keepAlive ?? DEFAULT_CONNECT_SN_KEEP_ALIVE;
     if (existing) return this.touch(existing, keepAlive);
     if (this.incoming(hex)) return;
     const r = this.openTo(pubkey, options.hint, keepAlive);
     if (r instanceof OmqError) this.host.log.error(`connectSN: ${r.message}`);
   }
 
-  /** Sends to a service node by key, following the `optional` / `incoming` / `outgoing` options of docs/protocol.md#service-nodes. */
-  deliver(to: ConnectionID, frames: Frame[], options: SendOptions, failed: (err: OmqError) => void): void {
+  /**
+   * Sends to a service node by key, following the `optional` / `incoming` / `outgoing` options of
+   * docs/protocol.md#service-nodes. Returns the connection used (an incoming Conn or an Outgoing), if any.
+   */
+  deliver(
+    to: ConnectionID,
+    frames: Frame[],
+    options: SendOptions,
+    failed: (err: OmqError) => void,
+  ): Conn | Outgoing | undefined {
     const hex = toHex(to.pubkey);
     if (!options.outgoing) {
       const incoming = this.incoming(hex);
-      if (incoming) return incoming.listener.sendTo(incoming.conn, frames, failed);
+      if (incoming) {
+        incoming.listener.sendTo(incoming.conn, frames, failed);
+        return incoming.conn;
+      }
     }
-    if (options.incoming) return failed(new OmqError("SEND_FAILED", `no incoming connection from ${to}`));
+    if (options.incoming) return void failed(new OmqError("SEND_FAILED", `no incoming connection from ${to}`));
     let o = this.outgoing.get(hex);
     if (!o) {
-      if (options.optional) return failed(new OmqError("SEND_FAILED", `no connection to ${to} (optional send)`));
+      if (options.optional) return void failed(new OmqError("SEND_FAILED", `no connection to ${to} (optional send)`));
       const opened = this.openTo(to.pubkey, options.hint, DEFAULT_SEND_KEEP_ALIVE);
-      if (opened instanceof OmqError) return failed(opened);
+      if (opened instanceof OmqError) return void failed(opened);
       o = opened;
     }
     this.touch(o, options.keepAlive ?? 0);
     o.outbox.push(frames, (err) => err && failed(err));
+    return o;
+  }
+
+  /** Whether a send to this node would use an incoming connection. */
+  hasIncoming(to: ConnectionID): boolean {
+    return this.incoming(toHex(to.pubkey)) !== undefined;
   }
 
   /** Closes outgoing service-node connections unused for longer than their idle expiry. */

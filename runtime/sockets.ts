@@ -1,4 +1,4 @@
-import { Dealer, Router, type Context, type Socket } from "zeromq";
+import { Dealer, Router, type Context, type Observer, type Socket } from "zeromq";
 import type { Log } from "./log.js";
 import { OmqError } from "./errors.js";
 
@@ -118,6 +118,32 @@ export function makeDealer(context: Context, t: SocketTunables, spec: DealerSpec
 }
 
 export type Frame = string | Uint8Array;
+
+/** How long a closed socket's event observer may take to end by itself before it is closed. */
+const OBSERVER_GRACE_MS = 1_000;
+
+/**
+ * Closes a socket with `linger`, then its event observer (whose reading loop is `watching`): once the loop has ended
+ * by itself (libzmq reports the monitor stopped when it has finished the socket), or after a grace period, since a
+ * connection stuck inside libzmq can delay that indefinitely. Never the observer first, nor at once: a socket whose
+ * monitor is stopped while it closes often keeps its TCP connections open until the process exits
+ * (docs/scheduling.md#shutdown-and-faults).
+ */
+export function closeObserved(
+  socket: Router | Dealer,
+  linger: number,
+  observer: Observer | undefined,
+  watching: Promise<void> | undefined,
+): void {
+  if (!socket.closed) {
+    socket.linger = linger;
+    socket.close();
+  }
+  if (!observer || observer.closed) return;
+  const timer = setTimeout(() => observer.closed || observer.close(), OBSERVER_GRACE_MS);
+  timer.unref();
+  void watching?.finally(() => clearTimeout(timer));
+}
 
 interface OutItem {
   readonly frames: Frame[];

@@ -183,6 +183,7 @@ class Context<R> implements RequestContext<R> {
     return (this.abort ??= AbortSignal.timeout(Math.max(0, this.deadline - Date.now())));
   }
   later(): DeferredReply<R> {
+    this.message.later(); // the reply is now owed: close() waits for it
     return new DeferredReply<R>(this.replier);
   }
 }
@@ -206,7 +207,10 @@ export function registerCategory(omq: OxenMQ, desc: CategoryDescriptor, handlers
   for (const d of desc.commands) {
     const fn = table[d.method]!;
     const handler: AnyHandler = (args, ctx) => fn.call(handlers, args, ctx);
-    if (d.request) cat.addRequestCommand(d.name, (msg) => serveRequest(omq, d, handler, msg));
+    if (d.request)
+      cat.addRequestCommand(d.name, (msg) => serveRequest(omq, d, handler, msg), {
+        statusFirst: d.encoding !== "raw",
+      });
     else cat.addCommand(d.name, (msg) => serveCommand(omq, d, handler, msg));
     for (const alias of d.aliases) omq.addCommandAlias(alias, d.fullName);
   }

@@ -5,14 +5,18 @@ import { ConnectionID } from "../runtime/connection-id.js";
 import { toHex } from "../runtime/encoding.js";
 import { Listener } from "../runtime/listener.js";
 import { Log } from "../runtime/log.js";
+import type { Conn } from "../runtime/routes.js";
 import type { ZapRequest } from "../runtime/zap.js";
 
 // docs/identity.md, checked against a model of libzmq: the real Listener and handshake gate are driven through
 // random schedules by a simulated socket that knows the truth (which pipe holds which route, who sent each message),
-// following the facts the design relies on: a new pipe's first message is an empty notification; handover drops the
-// old pipe's queue and leaves its session alive without a pipe; a closing pipe pushes an empty frame last and keeps
-// its route (sends to it fail) until it is drained; reads are round robin over pipes; ZAP sessions live as long as
-// their connection. Peers forge empty frames, take routes over, disconnect and die at any step.
+// following the facts the design relies on: a new pipe's first message is an empty notification; handover drops an
+// open old pipe's queue and leaves its session alive without a pipe, but a closing old pipe whose termination the
+// socket has already taken in (libzmq's waiting_for_delimiter) is renamed to a fresh temporary routing id (a zero byte
+// and a 32-bit counter, the form libzmq also gives peers that present no routing id) and its queue, disconnect
+// notification included, is still read under that id; a closing pipe pushes an empty frame last and keeps its route
+// (sends to it fail) until it is drained; reads are round robin over pipes; ZAP sessions live as long as their
+// connection. Peers forge empty frames, take routes over, disconnect and die at any step.
 
 const LEVELS: AuthLevel[] = ["none", "basic", "admin"];
 const KEYS = [1, 2, 3].map((i) => new Uint8Array(32).fill(i));
@@ -33,7 +37,8 @@ interface Session {
 interface Pipe {
   readonly id: number;
   readonly session: Session;
-  readonly route: string;
+  /** Its routing id: the one its connection presented, or libzmq's temporary one after a handover. */
+  route: string;
   readonly queue: Buffer[][];
   /** Holds its route (not handed over); `closing` once its connection ended (route kept until drained). */
   attached: boolean;
@@ -54,6 +59,8 @@ class World {
   private nextPipe = 1;
   private nextZap = 1;
   private nextAddr = 1;
+  /** libzmq's counter for the routing ids it makes up (it starts at a random value). */
+  private nextIntegral = 0x7ffffff0;
   violations: string[] = [];
   served = 0;
   delivered = 0;
@@ -130,12 +137,15 @@ class World {
     const existing = [...this.holder.keys()];
     const r = rand();
     // A fresh routing id, C++ OxenMQ's 'L'+key, or a route someone holds now (a takeover).
+    // A fresh routing id, none (libzmq makes one up), C++ OxenMQ's 'L'+key, or a route someone holds now.
     const route =
-      r < 0.4 || existing.length === 0
+      r < 0.3 || existing.length === 0
         ? `fresh${this.nextPipe}-${this.nextZap}`
-        : r < 0.7
-          ? `L${toHex(key)}`
-          : existing[Math.floor(rand() * existing.length)]!;
+        : r < 0.4
+          ? this.integralRoute()
+          : r < 0.7
+            ? `L${toHex(key)}`
+            : existing[Math.floor(rand() * existing.length)]!;
     const s: Session = {
       zapRoute: Buffer.from(`zap${this.nextZap++}`),
       key,
@@ -162,15 +172,34 @@ class World {
     return this.sessions.find((s) => s.address === address)!.level;
   }
 
-  /** libzmq completes an approved handshake: a new pipe takes its route and pushes the connect notification. */
-  complete(s: Session): void {
+  /** A routing id of libzmq's own making: a zero byte and a 32-bit counter. */
+  integralRoute(): string {
+    const b = Buffer.alloc(5);
+    b.writeUInt32BE(this.nextIntegral++ >>> 0, 1);
+    return b.toString("latin1");
+  }
+
+  /**
+   * libzmq completes an approved handshake: a new pipe takes its route and pushes the connect notification.
+   * `renameClosing`: whether a closing old holder's termination has been taken in by the socket (then it is renamed
+   * and still read) or not (then its queue is dropped with it).
+   */
+  complete(s: Session, renameClosing = false): void {
     s.completed = true;
     const old = this.holder.get(s.route);
     if (old) {
-      // Handover: the old pipe is no longer read (a closing one loses its disconnect notification too); its
-      // connection lingers without a pipe.
-      old.attached = false;
-      old.queue.length = 0;
+      this.holder.delete(s.route);
+      if (old.closing && renameClosing) {
+        // Handover of a pipe already waiting for its delimiter: renamed, still read under its new id.
+        old.route = this.integralRoute();
+        old.attached = false;
+        this.holder.set(old.route, old);
+        trace(`pipe ${old.id} renamed to a temporary route with ${old.queue.length} queued`);
+      } else {
+        // Handover: the old pipe is no longer read; its connection lingers without a pipe.
+        old.attached = false;
+        old.queue.length = 0;
+      }
     }
     trace(`complete ${s.zapRoute} on route ${s.route}; old holder ${old?.id} (closing ${old?.closing})`);
     const p: Pipe = { id: this.nextPipe++, session: s, route: s.route, queue: [[]], attached: true, closing: false };
@@ -208,21 +237,35 @@ class World {
     const p = ready[this.rr++ % ready.length]!;
     const frames = p.queue.shift()!;
     if (p.closing && p.queue.length === 0 && this.holder.get(p.route) === p) this.holder.delete(p.route);
-    const conn = this.listener.receive([Buffer.from(p.route, "latin1"), ...frames]);
+    const message = [Buffer.from(p.route, "latin1"), ...frames];
+    this.origin.set(message, p);
+    const conn = this.listener.receive(message);
     trace(
-      `read pipe ${p.id} route ${p.route} ${frames[0]!.length ? "data" : "EMPTY"} -> ${conn ? `${conn.identity.level} key${conn.identity.pubkey[0] ?? "-"} serial ${conn.serial}` : "consumed"} (truth ${p.session.level} key${p.session.key[0]})`,
+      `read pipe ${p.id} route ${p.route} ${frames[0]!.length ? "data" : "EMPTY"} -> ${conn ? `${conn.identity.level} key${conn.identity.pubkey[0] ?? "-"} serial ${conn.serial}` : "consumed or held"} (truth ${p.session.level} key${p.session.key[0]})`,
     );
-    if (conn && frames[0]!.length) {
-      this.served++;
-      const id = conn.identity;
-      if (id.pubkeyHex !== "" && id.pubkeyHex !== toHex(p.session.key))
-        this.violations.push(`pipe ${p.id} served as another key`);
-      if (authRank(id.level) > authRank(p.session.level))
-        this.violations.push(`pipe ${p.id} (${p.session.level}) served at ${id.level}`);
-      this.sent.push({ to: new ConnectionID(1, id.pubkey, Buffer.from(p.route, "latin1"), conn.serial), from: p });
-    }
+    if (conn) this.serve(conn, message);
     this.listener.afterReceive();
     return true;
+  }
+
+  /** The pipe each message read came from (the truth a served message is checked against). */
+  private readonly origin = new WeakMap<Buffer[], Pipe>();
+
+  /** A message the listener serves as `conn`, when read or (held while provisional) later. */
+  serve(conn: Conn, message: Buffer[]): void {
+    const p = this.origin.get(message)!;
+    if (message[1]!.length === 0) {
+      this.violations.push(`pipe ${p.id}: an empty frame was served`);
+      return;
+    }
+    this.served++;
+    const id = conn.identity;
+    trace(`  served pipe ${p.id} as ${id.level} key${id.pubkey[0] ?? "-"} serial ${conn.serial}`);
+    if (id.pubkeyHex !== "" && id.pubkeyHex !== toHex(p.session.key))
+      this.violations.push(`pipe ${p.id} served as another key`);
+    if (authRank(id.level) > authRank(p.session.level))
+      this.violations.push(`pipe ${p.id} (${p.session.level}) served at ${id.level}`);
+    this.sent.push({ to: new ConnectionID(1, id.pubkey, message[0], conn.serial), from: p });
   }
 }
 
@@ -262,6 +305,7 @@ async function schedule(seed: number, steps: number): Promise<World> {
     {
       zap: w.zap,
       isServiceNode: () => false,
+      release: (conn, message) => w.serve(conn, message),
     },
   );
   for (let i = 0; i < steps; i++) {
@@ -271,7 +315,7 @@ async function schedule(seed: number, steps: number): Promise<World> {
     if (r < 0.08) w.newConnection(rand);
     else if (r < 0.2) {
       const s = pick(w.sessions.filter((x) => x.approved && x.alive && !x.completed));
-      if (s) w.complete(s);
+      if (s) w.complete(s, rand() < 0.5);
     } else if (r < 0.27) {
       w.deliverEvent();
     } else if (r < 0.5) {
@@ -354,6 +398,7 @@ test("a quiet route that bursts and hangs up keeps its identity until its queue 
       zap: w.zap,
       isServiceNode: () => false,
       drainMargin: 2,
+      release: (conn, message) => w.serve(conn, message),
     },
   );
   const settle = async (): Promise<void> => {
