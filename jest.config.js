@@ -11,6 +11,7 @@ export default {
     "^.+\\.ts$": ["ts-jest", { useESM: true, diagnostics: false }],
   },
   testMatch: ["<rootDir>/test/**/*.test.ts"],
+  setupFiles: ["<rootDir>/test/setup/symbols.ts"],
   // The C++ interop suite needs a C++ toolchain: `npm run test:interop` (jest.interop.config.js).
   testPathIgnorePatterns: ["/node_modules/", "<rootDir>/test/interop/"],
   testTimeout: 20000,

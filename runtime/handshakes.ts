@@ -62,7 +62,7 @@ interface Epoch {
    * the route over; `previous` held it before) and on new temporary routes (no `previous`: a new pipe without a
    * routing id, or a renamed old pipe's message).
    */
-  readonly ambiguous: Array<{ conn: Conn; previous: Conn | undefined }>;
+  readonly ambiguous: Array<{ conn: Conn; previous: Conn | undefined; empties: number }>;
   /** Its session is gone; a marker shows whether its handshake event was still on its way. */
   marker: string | undefined;
   probes: number;
@@ -152,7 +152,7 @@ export class HandshakeGate {
   provisional(conn: Conn): void {
     const e = this.epoch;
     if (!e || e.resolved) return;
-    e.ambiguous.push({ conn, previous: undefined });
+    e.ambiguous.push({ conn, previous: undefined, empties: 1 });
   }
 
   /** An empty frame on a known route while unresolved; `conn` now holds the route with the meet. */
@@ -161,8 +161,10 @@ export class HandshakeGate {
     if (!e || e.resolved) return;
     // One entry per route, remembering the holder from before the epoch (a route may get several empty frames).
     const i = e.ambiguous.findIndex((a) => a.conn === previous);
-    if (i >= 0) e.ambiguous[i] = { conn, previous: e.ambiguous[i]!.previous };
-    else e.ambiguous.push({ conn, previous });
+    if (i >= 0) {
+      const a = e.ambiguous[i]!;
+      e.ambiguous[i] = { conn, previous: a.previous, empties: a.empties + 1 };
+    } else e.ambiguous.push({ conn, previous, empties: 1 });
   }
 
   /** libzmq's handshake-succeeded event on this listener: the epoch's (no other handshake can complete). */
@@ -205,9 +207,11 @@ export class HandshakeGate {
     // Its notification has been read, and it was not on a new route: it was one of the ambiguous ones.
     if (e.ambiguous.length === 1) {
       // The only candidate: that route was taken over by (or newly given to) this handshake's connection.
-      const { conn } = e.ambiguous[0]!;
+      const { conn, empties } = e.ambiguous[0]!;
       this.host.table.reidentify(conn, e.identity, [e.zapRoute]);
       e.ambiguous.length = 0;
+      // More empty frames than its notification: the connection may have closed already (or forged one).
+      if (empties > 1) this.host.suspect(conn);
       this.host.release(conn);
       this.resolve(e, "elsewhere");
     } else {

@@ -52,7 +52,7 @@ export function handleMessage(host: ProtocolHost, peer: Peer, frames: Buffer[]):
     return;
   }
   const cmd = cmdFrame.toString();
-  if (host.closing()) return whileClosing(host, peer, cmd, frames);
+  // Built-ins go on while the instance closes: handlers that are finishing may still await replies.
   switch (cmd) {
     case "REPLY":
       return onReply(host, peer, frames);
@@ -76,6 +76,7 @@ export function handleMessage(host: ProtocolHost, peer: Peer, frames: Buffer[]):
       return;
   }
   if (isWireErrorWord(cmd)) return onErrorWord(host, peer, cmd, frames);
+  if (host.closing()) return whileClosing(host, peer, cmd, frames);
   onCommand(host, peer, cmd, cmdFrame, frames);
 }
 
