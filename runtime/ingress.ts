@@ -109,6 +109,7 @@ export class Ingress {
 
   /** A message on one of our outgoing connections: `[command, data…]`. */
   fromOutgoing(o: Outgoing, frames: Buffer[]): void {
+    o.received++;
     if (!this.host.running()) return;
     const peer: Peer = {
       conn: o.isSN ? ConnectionID.sn(o.pubkey) : new ConnectionID(o.id, o.pubkey),

@@ -17,6 +17,8 @@ export class Outgoing {
   private observer: Observer | undefined;
   private watching: Promise<void> | undefined;
   lastActivity = Date.now();
+  /** Messages read from the socket so far. */
+  received = 0;
 
   constructor(
     readonly id: number,
@@ -53,10 +55,29 @@ export class Outgoing {
         const why = lostReason(ev);
         if (why !== undefined) {
           this.down = why;
-          this.onLost?.(why);
+          this.afterQueued(() => this.onLost?.(why));
         }
       }
     })();
+  }
+
+  /**
+   * Runs `fn` once the receive loop has read what the lost connection had already delivered: libzmq pushes a
+   * connection's last messages (a reply, say) before it reports the disconnect, but the two reach us through different
+   * sockets, so the event can come first. Waits until a turn of the event loop passes with nothing read (at most 100).
+   */
+  private afterQueued(fn: () => void): void {
+    let seen = -1;
+    let turns = 0;
+    const step = (): void => {
+      if (this.received !== seen && turns++ < 100) {
+        seen = this.received;
+        setImmediate(step);
+        return;
+      }
+      fn();
+    };
+    step();
   }
 
   close(linger: number): void {

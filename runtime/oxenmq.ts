@@ -227,7 +227,7 @@ export class OxenMQ {
           this.deliver(to, [constantFrame(command), ...data], options, undefined);
         } else this.logger.warn(`Dropping ${what} to ${to}: the instance is closed`);
       },
-      request: (to, command, data, options) => this.request(to, command, data, options),
+      request: (to, command, data, options) => this.makeRequest(to, command, data, options, true),
       replyOwed: () => void this.owedReplies++,
       replyGiven: () => {
         if (--this.owedReplies === 0) for (const w of this.replyWaiters.splice(0)) w();
@@ -398,7 +398,8 @@ export class OxenMQ {
     this.timers.stop();
     clearInterval(this.idleTimer);
     const closed = new OmqError("CLOSED", "the OxenMQ instance was closed");
-    this.requests.failAll(closed);
+    // The application's own requests end now; those of handlers that are finishing may still get their replies.
+    this.requests.failAll(closed, true);
     this.connections.failPending(closed);
     for (const pb of this.pendingBinds.splice(0)) pb.reject(closed);
     if (wasStarted && !(await this.drained(timeout))) {
@@ -409,6 +410,7 @@ export class OxenMQ {
       );
     }
     this.state = "closing";
+    this.requests.failAll(closed);
     this.scheduler.stop();
     this.connections.closeAll(this.closeLinger);
     for (const l of this.listeners) l.close(this.closeLinger);
@@ -529,6 +531,17 @@ export class OxenMQ {
    * typed commands), an RpcError for a reply whose status is not 200.
    */
   request(to: ConnectionID, command: string, data: Frame[] = [], options: RequestOptions = {}): Promise<Buffer[]> {
+    return this.makeRequest(to, command, data, options, false);
+  }
+
+  /** A request by the application, or (`fromHandler`) by a handler, which close() lets finish while it drains. */
+  private makeRequest(
+    to: ConnectionID,
+    command: string,
+    data: Frame[],
+    options: RequestOptions,
+    fromHandler: boolean,
+  ): Promise<Buffer[]> {
     let guard = this.stateError("request");
     if (!guard) {
       try {
@@ -545,7 +558,8 @@ export class OxenMQ {
     if (down) return Promise.reject(new OmqError("DISCONNECTED", `request '${command}': ${down}`));
     const tag = PendingRequests.newTag();
     const reply = new Promise<Buffer[]>((resolve, reject) => {
-      this.requests.add(tag, to.key, command, options.timeout ?? DEFAULT_REQUEST_TIMEOUT, signal, resolve, reject);
+      const timeout = options.timeout ?? DEFAULT_REQUEST_TIMEOUT;
+      this.requests.add(tag, to.key, command, timeout, signal, resolve, reject, fromHandler);
       const via = this.deliver(to, [constantFrame(command), tag, ...data], options, (err) =>
         this.requests.fail(tag.toString("latin1"), err),
       );

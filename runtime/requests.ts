@@ -18,6 +18,8 @@ interface Pending {
   readonly signal: AbortSignal | undefined;
   /** The connection the request went out on, while the request should fail when that connection is lost. */
   via: object | undefined;
+  /** Made by a handler (through its Message): it may run while the instance drains. */
+  readonly fromHandler: boolean;
 }
 
 /** The requests waiting on one AbortSignal; the signal has one listener, however many requests share it. */
@@ -69,10 +71,21 @@ export class PendingRequests {
     signal: AbortSignal | undefined,
     resolve: (data: Buffer[]) => void,
     reject: (err: OmqError) => void,
+    fromHandler = false,
   ): void {
     const key = tag.toString("latin1");
     const deadline = performance.now() + timeoutMs;
-    const entry: Pending = { resolve, reject, command, connKey, timeoutMs, deadline, signal, via: undefined };
+    const entry: Pending = {
+      resolve,
+      reject,
+      command,
+      connKey,
+      timeoutMs,
+      deadline,
+      signal,
+      via: undefined,
+      fromHandler,
+    };
     this.byTag.set(key, entry);
     if (deadline < this.armedFor) this.arm(deadline);
     else this.timer?.ref();
@@ -153,9 +166,10 @@ export class PendingRequests {
     return found;
   }
 
-  failAll(err: OmqError): void {
-    for (const key of [...this.byTag.keys()]) this.fail(key, err);
-    this.arm(Infinity);
+  /** Fails every pending request, or (`exceptHandlers`) those the application made itself. */
+  failAll(err: OmqError, exceptHandlers = false): void {
+    for (const [key, entry] of [...this.byTag]) if (!(exceptHandlers && entry.fromHandler)) this.fail(key, err);
+    if (this.byTag.size === 0) this.arm(Infinity);
   }
 
   private remove(key: string): Pending | undefined {

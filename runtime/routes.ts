@@ -97,7 +97,10 @@ export class RouteTable {
   private readonly byRoute = new Map<string, Conn>();
   private readonly byKeyHex = new Map<string, Set<Conn>>();
   private readonly dying = new Set<Conn>();
-  /** Told when a connection is found dead (its pending requests fail at once). */
+  /**
+   * Told when a connection is gone and its last messages have been read (its pending requests fail then, not before:
+   * a reply may still be queued behind the moment it was found dead).
+   */
   onDead: ((conn: Conn) => void) | undefined;
 
   get size(): number {
@@ -133,7 +136,10 @@ export class RouteTable {
   /** Puts `conn` (back) on its route, replacing the current holder. */
   put(conn: Conn): void {
     const old = this.byRoute.get(conn.key);
-    if (old) this.unindex(old);
+    if (old) {
+      this.unindex(old);
+      if (old.dead && old !== conn) this.onDead?.(old);
+    }
     this.byRoute.set(conn.key, conn);
     this.index(conn);
   }
@@ -156,7 +162,7 @@ export class RouteTable {
     conn.dead = true;
     conn.lastRead = Math.max(conn.lastRead, clock);
     if (this.byRoute.get(conn.key) === conn) this.dying.add(conn);
-    this.onDead?.(conn);
+    else this.onDead?.(conn); // no longer on its route: nothing more can be read from it
   }
 
   get hasDying(): boolean {
@@ -175,6 +181,7 @@ export class RouteTable {
         this.byRoute.delete(conn.key);
         this.unindex(conn);
       }
+      this.onDead?.(conn);
     }
   }
 

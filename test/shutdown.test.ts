@@ -65,6 +65,34 @@ test("while draining: accepted work finishes and is answered, new status-first r
   await closing;
 });
 
+test("while draining, a finishing handler still gets the replies to its own requests", async () => {
+  let answer!: () => void;
+  const asked = new Promise<void>((r) => (answer = r));
+  let clientAsked = false;
+  const { server, client, conn } = await pair(
+    {},
+    (s) =>
+      s.addCategory("s", "none").addRequestCommand("relay", async (m) => {
+        // Asks the caller back over its incoming connection, and answers with what it got.
+        const got = await m.sendRequest("c.echo", ["ping"], { timeout: 10_000 });
+        m.reply("relayed", ...got);
+      }),
+    (c) =>
+      c.addCategory("c", "none").addRequestCommand("echo", (m) => {
+        clientAsked = true;
+        const d = m.later();
+        void asked.then(() => d.reply(...m.data));
+      }),
+  );
+  const relay = client.request(conn, "s.relay", [], { timeout: 10_000 });
+  await waitFor(() => clientAsked, "the server's request to the client");
+  const closing = server.close({ timeout: 10_000 });
+  answer(); // the reply reaches the server while it drains
+  const got = await relay;
+  expect(got.map(String)).toEqual(["relayed", "ping"]);
+  await closing;
+});
+
 test("a status-first request still queued when the close timeout ends is answered 503", async () => {
   let unblock!: () => void;
   const blocked = new Promise<void>((r) => (unblock = r));
