@@ -1,3 +1,4 @@
+import { randomInt } from "node:crypto";
 import { Dealer, Router, type Context, type Observer, type Socket } from "zeromq";
 import type { Log } from "./log.js";
 import { OmqError } from "./errors.js";
@@ -82,6 +83,7 @@ export interface ListenerSocketSpec {
  */
 export function makeRouter(context: Context, t: SocketTunables, spec: ListenerSocketSpec): Router {
   const network = spec.zapDomain !== undefined;
+  if (network) unpredictableRoutingIds(context);
   const r = new Router({
     context,
     ...commonOptions(t),
@@ -94,6 +96,24 @@ export function makeRouter(context: Context, t: SocketTunables, spec: ListenerSo
   });
   if (network) raw(r).setInt32Option(ZMQ_ROUTER_NOTIFY, NOTIFY_CONNECT_AND_DISCONNECT);
   return r;
+}
+
+/** Sockets created and closed once per process to move libzmq's random sequence (each ROUTER draws twice). */
+const RANDOM_SKIP_MAX = 8_192;
+let randomSkipped = false;
+
+/**
+ * libzmq numbers the routes it makes up (for peers without a routing id, and for pipes renamed on handover) from a
+ * counter that starts at a value drawn from C's `rand()`, which it never seeds: the same value in every process. A
+ * peer that presents the counter's next value as its own routing id makes libzmq abort the process when the next
+ * made-up route collides with it (docs/identity.md, fact 8). We cannot seed `rand()` from JavaScript, but every ROUTER
+ * created draws from it, so before the first listener a random number (up to 8,192) of throwaway sockets moves the
+ * sequence to a position a peer cannot know: ~13 bits to guess rather than none. About 70 ms once per process.
+ */
+function unpredictableRoutingIds(context: Context): void {
+  if (randomSkipped) return;
+  randomSkipped = true;
+  for (let i = randomInt(RANDOM_SKIP_MAX); i > 0; i--) new Router({ context, linger: 0 }).close();
 }
 
 export interface DealerSpec {
