@@ -375,8 +375,9 @@ export class OxenMQ {
 
   /**
    * Shuts down (docs/scheduling.md#shutdown-and-faults). No new command or request is taken from then on: a
-   * status-first request is answered `503 shutting down`, other commands are dropped with a log line. The instance's
-   * own pending requests and connects fail with CLOSED. Running, queued and deferred handlers get up to `timeout` ms
+   * status-first request is answered `503 shutting down`, other commands are dropped with a log line. The
+   * application's pending requests and connects fail with CLOSED (handlers' own requests only when the sockets
+   * close). Running, queued and deferred handlers get up to `timeout` ms
    * (default 5000) to finish, and their replies are sent; what is still queued then is dropped (status-first requests
    * answered 503), and the sockets close with `closeLinger` so that what was sent is delivered. A reply attempted
    * after that is dropped with a log line, never thrown. Calling it again returns the same promise.
