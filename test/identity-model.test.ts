@@ -285,6 +285,16 @@ function rng(seed: number): () => number {
   return () => (x = (x * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
+/** The real listener on the model's socket and ZAP handler. */
+function modelListener(w: World, log: Log, drainMargin?: number): Listener {
+  return new Listener(1, "curve", "tcp://model", { allow: (ip) => w.allow(ip) }, w.socket as unknown as Router, log, {
+    zap: w.zap,
+    isServiceNode: () => false,
+    ...(drainMargin !== undefined ? { drainMargin } : {}),
+    release: (conn, message) => w.serve(conn, message),
+  });
+}
+
 async function schedule(seed: number, steps: number): Promise<World> {
   const rand = rng(seed);
   traceOn = seed === TRACE;
@@ -295,19 +305,7 @@ async function schedule(seed: number, steps: number): Promise<World> {
     const k = /resolved \((\w+); (\d+) ambiguous.*(connected|no connection)/.exec(m);
     if (k) stats.set(k.slice(1).join(" "), (stats.get(k.slice(1).join(" ")) ?? 0) + 1);
   }, "debug");
-  w.listener = new Listener(
-    1,
-    "curve",
-    "tcp://model",
-    { allow: (ip) => w.allow(ip) },
-    w.socket as unknown as Router,
-    log,
-    {
-      zap: w.zap,
-      isServiceNode: () => false,
-      release: (conn, message) => w.serve(conn, message),
-    },
-  );
+  w.listener = modelListener(w, log);
   for (let i = 0; i < steps; i++) {
     const live = w.pipes.filter((p) => p.attached && !p.closing);
     const r = rand();
@@ -387,20 +385,7 @@ test("a quiet route that bursts and hangs up keeps its identity until its queue 
   world = new World();
   const w = world;
   const log = new Log(undefined, "warn");
-  w.listener = new Listener(
-    1,
-    "curve",
-    "tcp://model",
-    { allow: (ip) => w.allow(ip) },
-    w.socket as unknown as Router,
-    log,
-    {
-      zap: w.zap,
-      isServiceNode: () => false,
-      drainMargin: 2,
-      release: (conn, message) => w.serve(conn, message),
-    },
-  );
+  w.listener = modelListener(w, log, 2);
   const settle = async (): Promise<void> => {
     for (let i = 0; i < 10; i++) {
       while (w.read() || w.deliverEvent()) await flush(0);
