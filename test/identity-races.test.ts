@@ -281,7 +281,8 @@ test("a connected peer forging notifications keeps one route and its own identit
   }
   await waitFor(() => p.replies("w50").length > 0, "all answered");
   for (let i = 0; i <= 50; i++) expect(p.replies(`w${i}`)[0]!.slice(2)).toEqual([attackerHex, "none"]);
-  expect(omq.connectionStats().tracked).toBe(before);
+  // No route added (routes of earlier tests' closed connections may be dropped meanwhile).
+  expect(omq.connectionStats().tracked).toBeLessThanOrEqual(before);
   p.close();
 });
 
