@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { randomBytes } from "node:crypto";
 import type { Dealer } from "zeromq";
 import { Address, generateKeyPair, toHex, type KeyPair, type ListenOptions, type Message } from "../runtime/index.js";
-import { closeAll, makeOmq } from "./helpers/omq.js";
+import { closeAll, makeOmq, waitFor } from "./helpers/omq.js";
 import { rawDealer, roundTrip } from "./helpers/raw.js";
 
 // docs/identity.md: every message carries the key its connection authenticated with and the level allow() gave that
@@ -48,11 +48,15 @@ describe("every connection is identified, C++ OxenMQ and raw zeromq peers includ
   });
 
   test("a client that proves nothing beyond CURVE gets its key and allow() level", async () => {
+    const tracked = srv.omq.connectionStats().tracked;
     for (const routingId of [L(keys), undefined, randomBytes(20)]) {
       const d = dealer(srv.endpoint, { serverKey: srv.omq.publicKey, keys, ...(routingId ? { routingId } : {}) });
       expect(await whoami(d)).toEqual([toHex(keys.publicKey), "admin"]);
       expect(await whoami(d, "adm")).toEqual([toHex(keys.publicKey), "admin"]);
       d.close();
+      // The next one connects once this one's disconnect has been handled: a peer without a routing id whose
+      // handshake sees another connection's notification stays unattributed (docs/identity.md, limits).
+      await waitFor(() => srv.omq.connectionStats().tracked === tracked, "the closed connection's route dropped");
     }
     const other = await generateKeyPair();
     const d = dealer(srv.endpoint, { serverKey: srv.omq.publicKey, keys: other, routingId: L(other) });
