@@ -561,10 +561,15 @@ export class OxenMQ {
     const reply = new Promise<Buffer[]>((resolve, reject) => {
       const timeout = options.timeout ?? DEFAULT_REQUEST_TIMEOUT;
       this.requests.add(tag, to.key, command, timeout, signal, resolve, reject, fromHandler);
-      const via = this.deliver(to, [constantFrame(command), tag, ...data], options, (err) =>
-        this.requests.fail(tag.toString("latin1"), err),
+      const track = !options.waitForReconnect;
+      const via = this.deliver(
+        to,
+        [constantFrame(command), tag, ...data],
+        options,
+        (err) => this.requests.fail(tag.toString("latin1"), err),
+        track,
       );
-      if (via && !options.waitForReconnect) this.requests.setVia(tag, via);
+      if (via && track) this.requests.setVia(tag, via);
     });
     return options.statusFirst ? reply.then((frames) => unwrapStatus(frames, command)) : reply;
   }
@@ -632,14 +637,15 @@ export class OxenMQ {
   }
 
   /**
-   * Routes frames to a connection. Returns the connection they went out on (an Outgoing, or an incoming Conn), which
-   * a request is tied to so that it fails when that connection is lost.
+   * Routes frames to a connection. With `track` (a request), returns the connection they went out on (an Outgoing,
+   * or an incoming Conn), which the request is tied to so that it fails when that connection is lost.
    */
   private deliver(
     to: ConnectionID,
     frames: Frame[],
     options: SendOptions,
     onError: ((err: OmqError) => void) | undefined,
+    track = false,
   ): Outgoing | Conn | undefined {
     const failed = (err: OmqError): void => {
       onError?.(err);
@@ -652,7 +658,7 @@ export class OxenMQ {
     if (to.route.length) {
       const l = this.listenersById.get(to.id);
       if (!l) return void failed(new OmqError("SEND_FAILED", `no listener for ${to}`));
-      const conn = l.connFor(to);
+      const conn = track ? l.connFor(to) : undefined;
       l.sendTo(to, frames, failed);
       return conn;
     }
