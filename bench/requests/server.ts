@@ -1,5 +1,5 @@
 import { Router } from "zeromq";
-import { OxenMQ, RpcError, toHex, toZ85 } from "@oxenmq-ts/runtime";
+import { generateKeyPair, OxenMQ, RpcError, toHex, toZ85 } from "@oxenmq-ts/runtime";
 import { registerRpc } from "../../generated/node.js";
 import { PROTO, type Impl, type Transport } from "./common.js";
 
@@ -23,7 +23,7 @@ async function start(): Promise<{ endpoint: string; pubkey: string }> {
     return { endpoint: `127.0.0.1:${port}`, pubkey: "" };
   }
   if (impl === "raw") {
-    const keys = await import("../../runtime/keys.js").then((k) => k.generateKeyPair());
+    const keys = await generateKeyPair();
     const router = new Router({
       ...(transport === "curve"
         ? { curveServer: true, curvePublicKey: toZ85(keys.publicKey), curveSecretKey: toZ85(keys.secretKey) }
