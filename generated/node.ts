@@ -147,18 +147,18 @@ export interface RpcHandlers {
   statusJson(args: void, ctx: $rt.RequestContext<RpcStatusJsonResult>): $rt.HandlerResult<RpcStatusJsonResult>;
 }
 
-/** Creates category `rpc` on `omq` (before start) and wires every handler. */
-export function registerRpc(omq: $rt.OxenMQ, handlers: RpcHandlers): void {
-  $rt.registerCategory(omq, rpcCategory, handlers);
+/** Creates category `rpc` on `transport` (an OxenMQ, or the in-memory transport; before start) and wires every handler. */
+export function registerRpc(transport: $rt.ServerTransport, handlers: RpcHandlers): void {
+  $rt.registerCategory(transport, rpcCategory, handlers);
 }
 
 /**
  * Public, read-only API: anyone may call it.
  *
- * Typed client of category `rpc` (schemas/node.ts) over one connection.
+ * Typed client of category `rpc` (schemas/node.ts) over one connection of a transport (an OxenMQ, or the in-memory transport).
  */
 export class RpcClient {
-  constructor(readonly omq: $rt.OxenMQ, readonly conn: $rt.ConnectionID) {
+  constructor(readonly transport: $rt.ClientTransport, readonly conn: $rt.ConnectionID) {
   }
 
   /**
@@ -167,7 +167,7 @@ export class RpcClient {
    * Schema: `rpc.info` in schemas/node.ts (aliases: get_info).
    */
   info(options?: $rt.CallOptions): Promise<NodeInfo> {
-    return $rt.callRequest(this.omq, this.conn, rpcInfoCommand, undefined, options);
+    return $rt.callRequest(this.transport, this.conn, rpcInfoCommand, undefined, options);
   }
 
   /**
@@ -176,7 +176,7 @@ export class RpcClient {
    * Schema: `rpc.headers` in schemas/node.ts.
    */
   headers(args: RpcHeadersArgs, options?: $rt.CallOptions): Promise<BlockHeader[]> {
-    return $rt.callRequest(this.omq, this.conn, rpcHeadersCommand, args, options);
+    return $rt.callRequest(this.transport, this.conn, rpcHeadersCommand, args, options);
   }
 
   /**
@@ -185,7 +185,7 @@ export class RpcClient {
    * Schema: `rpc.echo` in schemas/node.ts.
    */
   echo(args: RpcEchoArgs, options?: $rt.CallOptions): Promise<RpcEchoResult> {
-    return $rt.callRequest(this.omq, this.conn, rpcEchoCommand, args, options);
+    return $rt.callRequest(this.transport, this.conn, rpcEchoCommand, args, options);
   }
 
   /**
@@ -194,7 +194,7 @@ export class RpcClient {
    * Schema: `rpc.status_json` in schemas/node.ts.
    */
   statusJson(options?: $rt.CallOptions): Promise<RpcStatusJsonResult> {
-    return $rt.callRequest(this.omq, this.conn, rpcStatusJsonCommand, undefined, options);
+    return $rt.callRequest(this.transport, this.conn, rpcStatusJsonCommand, undefined, options);
   }
 }
 
@@ -259,18 +259,18 @@ export interface SystemHandlers {
   flush(args: void, ctx: $rt.CallContext): void | Promise<void>;
 }
 
-/** Creates category `system` on `omq` (before start) and wires every handler. */
-export function registerSystem(omq: $rt.OxenMQ, handlers: SystemHandlers): void {
-  $rt.registerCategory(omq, systemCategory, handlers);
+/** Creates category `system` on `transport` (an OxenMQ, or the in-memory transport; before start) and wires every handler. */
+export function registerSystem(transport: $rt.ServerTransport, handlers: SystemHandlers): void {
+  $rt.registerCategory(transport, systemCategory, handlers);
 }
 
 /**
  * Administrative commands: only callers admitted at "admin".
  *
- * Typed client of category `system` (schemas/node.ts) over one connection.
+ * Typed client of category `system` (schemas/node.ts) over one connection of a transport (an OxenMQ, or the in-memory transport).
  */
 export class SystemClient {
-  constructor(readonly omq: $rt.OxenMQ, readonly conn: $rt.ConnectionID) {
+  constructor(readonly transport: $rt.ClientTransport, readonly conn: $rt.ConnectionID) {
   }
 
   /**
@@ -279,7 +279,7 @@ export class SystemClient {
    * Schema: `system.set_log_level` in schemas/node.ts.
    */
   setLogLevel(args: SystemSetLogLevelArgs, options?: $rt.CallOptions): Promise<SystemSetLogLevelResult> {
-    return $rt.callRequest(this.omq, this.conn, systemSetLogLevelCommand, args, options);
+    return $rt.callRequest(this.transport, this.conn, systemSetLogLevelCommand, args, options);
   }
 
   /**
@@ -288,7 +288,7 @@ export class SystemClient {
    * Schema: `system.flush` in schemas/node.ts.
    */
   flush(options?: $rt.SendOptions): void {
-    $rt.callCommand(this.omq, this.conn, systemFlushCommand, undefined, options);
+    $rt.callCommand(this.transport, this.conn, systemFlushCommand, undefined, options);
   }
 }
 
@@ -355,18 +355,18 @@ export interface SnHandlers {
   gossip(args: Uint8Array[], ctx: $rt.CallContext): void | Promise<void>;
 }
 
-/** Creates category `sn` on `omq` (before start) and wires every handler. */
-export function registerSn(omq: $rt.OxenMQ, handlers: SnHandlers): void {
-  $rt.registerCategory(omq, snCategory, handlers);
+/** Creates category `sn` on `transport` (an OxenMQ, or the in-memory transport; before start) and wires every handler. */
+export function registerSn(transport: $rt.ServerTransport, handlers: SnHandlers): void {
+  $rt.registerCategory(transport, snCategory, handlers);
 }
 
 /**
  * Service-node to service-node traffic: only proven, active service nodes may call it.
  *
- * Typed client of category `sn` (schemas/node.ts) over one connection.
+ * Typed client of category `sn` (schemas/node.ts) over one connection of a transport (an OxenMQ, or the in-memory transport).
  */
 export class SnClient {
-  constructor(readonly omq: $rt.OxenMQ, readonly conn: $rt.ConnectionID) {
+  constructor(readonly transport: $rt.ClientTransport, readonly conn: $rt.ConnectionID) {
   }
 
   /**
@@ -375,7 +375,7 @@ export class SnClient {
    * Schema: `sn.vote` in schemas/node.ts.
    */
   vote(args: SnVoteArgs, options?: $rt.CallOptions): Promise<SnVoteResult> {
-    return $rt.callRequest(this.omq, this.conn, snVoteCommand, args, options);
+    return $rt.callRequest(this.transport, this.conn, snVoteCommand, args, options);
   }
 
   /**
@@ -384,7 +384,7 @@ export class SnClient {
    * Schema: `sn.gossip` in schemas/node.ts.
    */
   gossip(args: Uint8Array[], options?: $rt.SendOptions): void {
-    $rt.callCommand(this.omq, this.conn, snGossipCommand, args, options);
+    $rt.callCommand(this.transport, this.conn, snGossipCommand, args, options);
   }
 }
 
@@ -433,18 +433,18 @@ export interface BlinkHandlers {
   submit(args: BlinkSubmitArgs, ctx: $rt.RequestContext<BlinkSubmitResult>): $rt.HandlerResult<BlinkSubmitResult>;
 }
 
-/** Creates category `blink` on `omq` (before start) and wires every handler. */
-export function registerBlink(omq: $rt.OxenMQ, handlers: BlinkHandlers): void {
-  $rt.registerCategory(omq, blinkCategory, handlers);
+/** Creates category `blink` on `transport` (an OxenMQ, or the in-memory transport; before start) and wires every handler. */
+export function registerBlink(transport: $rt.ServerTransport, handlers: BlinkHandlers): void {
+  $rt.registerCategory(transport, blinkCategory, handlers);
 }
 
 /**
  * Blink transaction handling: only served while this node runs in service-node mode.
  *
- * Typed client of category `blink` (schemas/node.ts) over one connection.
+ * Typed client of category `blink` (schemas/node.ts) over one connection of a transport (an OxenMQ, or the in-memory transport).
  */
 export class BlinkClient {
-  constructor(readonly omq: $rt.OxenMQ, readonly conn: $rt.ConnectionID) {
+  constructor(readonly transport: $rt.ClientTransport, readonly conn: $rt.ConnectionID) {
   }
 
   /**
@@ -453,6 +453,6 @@ export class BlinkClient {
    * Schema: `blink.submit` in schemas/node.ts.
    */
   submit(args: BlinkSubmitArgs, options?: $rt.CallOptions): Promise<BlinkSubmitResult> {
-    return $rt.callRequest(this.omq, this.conn, blinkSubmitCommand, args, options);
+    return $rt.callRequest(this.transport, this.conn, blinkSubmitCommand, args, options);
   }
 }

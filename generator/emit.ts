@@ -293,23 +293,25 @@ function categoryStatements(names: CategoryNames, r: Renderer, scope: Scope): St
     kind: StructureKind.Function,
     name: names.register,
     isExported: true,
-    docs: docs(`Creates category \`${cat.name}\` on \`omq\` (before start) and wires every handler.`),
+    docs: docs(
+      `Creates category \`${cat.name}\` on \`transport\` (an OxenMQ, or the in-memory transport; before start) and wires every handler.`,
+    ),
     parameters: [
-      { name: "omq", type: "$rt.OxenMQ" },
+      { name: "transport", type: "$rt.ServerTransport" },
       { name: "handlers", type: handlers.name },
     ],
     returnType: "void",
-    statements: [`$rt.registerCategory(omq, ${categoryConst}, handlers);`],
+    statements: [`$rt.registerCategory(transport, ${categoryConst}, handlers);`],
   });
   const client: ClassDeclarationStructure = {
     kind: StructureKind.Class,
     name: names.client,
     isExported: true,
-    docs: docs(cat.doc, `Typed client of category \`${cat.name}\` (${cat.file}) over one connection.`),
+    docs: docs(cat.doc, `Typed client of category \`${cat.name}\` (${cat.file}) over one connection of a transport (an OxenMQ, or the in-memory transport).`),
     ctors: [
       {
         parameters: [
-          { name: "omq", type: "$rt.OxenMQ", isReadonly: true },
+          { name: "transport", type: "$rt.ClientTransport", isReadonly: true },
           { name: "conn", type: "$rt.ConnectionID", isReadonly: true },
         ],
       },
@@ -329,8 +331,8 @@ function categoryStatements(names: CategoryNames, r: Renderer, scope: Scope): St
         returnType: s.cmd.request ? `Promise<${s.result}>` : "void",
         statements: [
           s.cmd.request
-            ? `return $rt.callRequest(this.omq, this.conn, ${s.descriptor}, ${argExpr}, options);`
-            : `$rt.callCommand(this.omq, this.conn, ${s.descriptor}, ${argExpr}, options);`,
+            ? `return $rt.callRequest(this.transport, this.conn, ${s.descriptor}, ${argExpr}, options);`
+            : `$rt.callCommand(this.transport, this.conn, ${s.descriptor}, ${argExpr}, options);`,
         ],
       };
     }),

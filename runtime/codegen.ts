@@ -5,17 +5,13 @@
  *
  * @module @oxenmq-ts/runtime/codegen
  */
-export * as codec from "./codec-builders.js";
-export type { Codec } from "./codec.js";
-export { callCommand, callRequest, registerCategory } from "./typed.js";
-export type {
-  CallContext,
-  CallOptions,
-  CategoryDescriptor,
-  CommandDescriptor,
-  Encoding,
-  HandlerResult,
-  RequestContext,
-} from "./typed.js";
-export type { OxenMQ, SendOptions } from "./oxenmq.js";
-export type { ConnectionID } from "./connection-id.js";
+export * as codec from "./wire/codec-builders.js";
+export type { Codec } from "./wire/codec.js";
+export { callCommand, callRequest } from "./rpc/typed-client.js";
+export type { CallOptions } from "./rpc/typed-client.js";
+export { registerCategory } from "./rpc/typed-server.js";
+export type { CallContext, HandlerResult, RequestContext } from "./rpc/typed-server.js";
+export type { CategoryDescriptor, CommandDescriptor, Encoding } from "./rpc/typed-payload.js";
+export type { ClientTransport, ServerTransport } from "./rpc/transport.js";
+export type { SendOptions } from "./rpc/options.js";
+export type { ConnectionID } from "./net/connection-id.js";

@@ -4,8 +4,4 @@
  *
  * @module @oxenmq-ts/runtime/constants
  */
-
-/** Longest category name (characters), as in C++ OxenMQ. */
-export const MAX_CATEGORY_LENGTH = 50;
-/** Longest command name within a category (characters), as in C++ OxenMQ. */
-export const MAX_COMMAND_LENGTH = 200;
+export * from "./base/constants.js";

@@ -1,11 +1,10 @@
-import type { AuthLevel } from "./auth.js";
-import type { OmqError } from "./errors.js";
-import { finiteMs, intAtLeast, isBoolean, nonNegativeMs, positiveMs } from "./validate.js";
-import type { LogLevel, Logger } from "./log.js";
-import type { SchedulerOptions } from "./scheduler.js";
-import type { SocketTunables } from "./sockets.js";
+import type { AuthLevel } from "./auth/access.js";
+import { intAtLeast, isBoolean, nonNegativeMs, positiveMs } from "./base/validate.js";
+import type { LogLevel, Logger } from "./base/log.js";
+import type { SchedulerOptions } from "./dispatch/scheduler.js";
+import type { SocketTunables } from "./net/sockets.js";
 
-/** Options and defaults of the OxenMQ instance and of its calls (docs/protocol.md#connections). */
+/** Options and defaults of the OxenMQ instance, its connects and its close (docs/protocol.md#connections). */
 
 export interface OxenMQOptions extends Partial<SocketTunables>, SchedulerOptions {
   /** x25519 key pair; both or neither (then one is generated). */
@@ -25,41 +24,6 @@ export interface OxenMQOptions extends Partial<SocketTunables>, SchedulerOptions
   readonly connCheckInterval?: number;
   /** Threads of the worker_threads pool for CPU-bound jobs (started on first use). Default: generalThreads. */
   readonly workerThreads?: number;
-}
-
-export interface SendOptions {
-  /** Service nodes: only send over an existing connection, never open one. */
-  readonly optional?: boolean;
-  /** Service nodes: only send over an existing incoming connection. */
-  readonly incoming?: boolean;
-  /** Service nodes: skip incoming connections. */
-  readonly outgoing?: boolean;
-  /** Service nodes: address to use instead of `snLookup` if a connection must be opened. */
-  readonly hint?: string;
-  /** Service nodes: keep the outgoing connection at least this long (ms) after use. */
-  readonly keepAlive?: number;
-  /** Called (as a job) when the message could not be sent, with the reason. */
-  readonly queueFailure?: (err: OmqError) => void;
-  /** Called (as a job) when the message could not be sent and there is no `queueFailure`. */
-  readonly queueFull?: () => void;
-}
-
-export interface RequestOptions extends SendOptions {
-  /**
-   * Milliseconds until the request fails with TIMEOUT; 0 or less fails it at once. It must be finite. Default 15000.
-   */
-  readonly timeout?: number;
-  readonly signal?: AbortSignal;
-  /**
-   * The command answers status first, as typed commands do (`[200][payload…]` or `[status][message]`): resolve with
-   * the frames after a 200, reject with an RpcError for any other status.
-   */
-  readonly statusFirst?: boolean;
-  /**
-   * Keep waiting (until the timeout) when the connection the request went out on is lost, in case it comes back and
-   * the reply with it. By default such a request fails at once with DISCONNECTED.
-   */
-  readonly waitForReconnect?: boolean;
 }
 
 export interface CloseOptions {
@@ -94,12 +58,5 @@ export function checkOptions(o: OxenMQOptions): void {
   isBoolean(o.serviceNode, "serviceNode");
 }
 
-/** Checks the numbers of a send or request's options. */
-export function checkSendOptions(o: RequestOptions): void {
-  finiteMs(o.timeout, "timeout");
-  nonNegativeMs(o.keepAlive, "keepAlive");
-}
-
-export const DEFAULT_REQUEST_TIMEOUT = 15_000;
 export const REMOTE_CONNECT_TIMEOUT = 10_000;
 export const INPROC_CONNECT_TIMEOUT = 50;

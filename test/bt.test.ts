@@ -1,7 +1,7 @@
 import { expect, test } from "@jest/globals";
 import bencode from "bencode";
 import { btDecode, btEncode } from "../runtime/index.js";
-import * as codec from "../runtime/codec.js";
+import * as codec from "../runtime/wire/codec.js";
 
 test("our bt encoding is byte-identical to the bencode package's, and decodes what it encodes", () => {
   const value = { b: [1, -2, Buffer.from("x\x00y")], a: Buffer.from("hi"), é: 0, c: { z: 1, y: [] } };

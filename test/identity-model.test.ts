@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, expect, jest, test } from "@jest/globals";
 import type { Router } from "zeromq";
-import { authRank, type AuthLevel } from "../runtime/auth.js";
-import { ConnectionID } from "../runtime/connection-id.js";
-import { toHex } from "../runtime/encoding.js";
-import { Listener } from "../runtime/listener.js";
-import { Log } from "../runtime/log.js";
-import type { Conn } from "../runtime/routes.js";
-import type { ZapRequest } from "../runtime/zap.js";
+import { authRank, type AuthLevel } from "../runtime/auth/access.js";
+import { ConnectionID } from "../runtime/net/connection-id.js";
+import { toHex } from "../runtime/base/encoding.js";
+import { Listener } from "../runtime/net/listener.js";
+import { Log } from "../runtime/base/log.js";
+import type { Conn } from "../runtime/auth/routes.js";
+import type { ZapRequest } from "../runtime/auth/zap.js";
 
 // docs/identity.md, checked against a model of libzmq: the real Listener and handshake gate are driven through
 // random schedules by a simulated socket that knows the truth (which pipe holds which route, who sent each message),

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { connect as netConnect } from "node:net";
 import sodium from "libsodium-wrappers";
 import { Dealer } from "zeromq";
-import { toZ85 } from "../runtime/encoding.js";
+import { toZ85 } from "../runtime/base/encoding.js";
 import { generateKeyPair, toHex, type KeyPair, type Message } from "../runtime/index.js";
 import { closeAll, makeOmq, waitFor } from "./helpers/omq.js";
 

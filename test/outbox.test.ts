@@ -1,8 +1,8 @@
 import { expect, test } from "@jest/globals";
 import type { Dealer } from "zeromq";
 import { OmqError } from "../runtime/index.js";
-import { Log } from "../runtime/log.js";
-import { Outbox } from "../runtime/sockets.js";
+import { Log } from "../runtime/base/log.js";
+import { Outbox } from "../runtime/net/sockets.js";
 
 /**
  * A socket whose sends stay pending until released, and which refuses a second send meanwhile with EBUSY (as

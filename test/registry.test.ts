@@ -1,5 +1,5 @@
 import { expect, test } from "@jest/globals";
-import { CommandRegistry } from "../runtime/commands.js";
+import { CommandRegistry } from "../runtime/rpc/commands.js";
 import { Subscription, ConnectionID } from "../runtime/index.js";
 
 test("category, command and alias rules (docs/protocol.md#commands-and-access)", () => {

@@ -1,6 +1,6 @@
 import { expect, jest, test } from "@jest/globals";
 import { OmqError } from "../runtime/index.js";
-import { PendingRequests } from "../runtime/requests.js";
+import { PendingRequests } from "../runtime/rpc/requests.js";
 import { waitFor } from "./helpers/omq.js";
 
 const tag = (name: string): Buffer => Buffer.from(name.padEnd(15, "."));

@@ -1,7 +1,7 @@
 import { expect, test } from "@jest/globals";
-import { CommandRegistry } from "../runtime/commands.js";
-import { Log } from "../runtime/log.js";
-import { Scheduler } from "../runtime/scheduler.js";
+import { CommandRegistry } from "../runtime/rpc/commands.js";
+import { Log } from "../runtime/base/log.js";
+import { Scheduler } from "../runtime/dispatch/scheduler.js";
 
 /** Handlers that hold their slot until released; records the peak of concurrently running work. */
 function harness(general: number) {

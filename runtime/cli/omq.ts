@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
-import { Address } from "../address.js";
-import { toBase32z, toHex } from "../encoding.js";
-import { OmqError } from "../errors.js";
-import { generateKeyPair } from "../keys.js";
-import { readKeyFile, writeKeyFile } from "../keyfile.js";
-import { consoleLogger } from "../log.js";
-import { btDecode, btEncode, type BtValue } from "../bt.js";
+import { Address } from "../net/address.js";
+import { toBase32z, toHex } from "../base/encoding.js";
+import { OmqError } from "../base/errors.js";
+import { generateKeyPair } from "../auth/keys.js";
+import { readKeyFile, writeKeyFile } from "../auth/keyfile.js";
+import { consoleLogger } from "../base/log.js";
+import { btDecode, btEncode, type BtValue } from "../wire/bt.js";
 import { OxenMQ } from "../oxenmq.js";
-import { RpcError } from "../status.js";
+import { RpcError } from "../rpc/status.js";
 
 const USAGE = `Usage:
   omq keygen [--out FILE]                         write a key pair file (default omq.key); print the public key

@@ -1,5 +1,5 @@
 import { Dealer } from "zeromq";
-import { toZ85 } from "../../runtime/encoding.js";
+import { toZ85 } from "../../runtime/base/encoding.js";
 import type { KeyPair } from "../../runtime/index.js";
 
 export interface RawDealerOptions {

@@ -11,8 +11,9 @@ await omq.start();
 const peer = new Dealer({ linger: 0 });
 peer.connect(await endpoint);
 await peer.send(["x"]);
-const table = (omq as unknown as { listeners: Array<{ table: { values(): Iterable<{ route: Buffer }> } }> })
-  .listeners[0]!.table;
+const table = (
+  omq as unknown as { network: { listeners: Array<{ table: { values(): Iterable<{ route: Buffer }> } }> } }
+).network.listeners[0]!.table;
 const deadline = Date.now() + 10_000;
 let routes: string[] = [];
 while (routes.length === 0 && Date.now() < deadline) {

@@ -1,0 +1,106 @@
+import type { Dealer, Event, Observer } from "zeromq";
+import type { AuthLevel } from "../auth/access.js";
+import type { Log } from "../base/log.js";
+import { closeObserved, Outbox } from "./sockets.js";
+
+/** One outgoing DEALER connection: connect-remote, connect-inproc, or a connection to a service node. */
+export class Outgoing {
+  readonly outbox: Outbox;
+  /** Set while a connect waits for HELLO. */
+  onHello: (() => void) | undefined;
+  /** libzmq's events for this socket (connects, handshake failures, disconnects), while someone listens. */
+  onEvent: ((ev: Event) => void) | undefined;
+  /** Told when an event shows the peer is not reachable now (lost, refused, or a failed handshake). */
+  onLost: ((why: string) => void) | undefined;
+  /** Why the peer is unreachable now (from a lost event until the next handshake), or undefined while it is not known to be. */
+  down: string | undefined;
+  private observer: Observer | undefined;
+  private watching: Promise<void> | undefined;
+  lastActivity = Date.now();
+  /** Messages read from the socket so far. */
+  received = 0;
+
+  constructor(
+    readonly id: number,
+    readonly socket: Dealer,
+    /** The server's key, proven by the CURVE handshake; empty for plain connections. */
+    readonly pubkey: Uint8Array,
+    /** The auth level given to commands the remote sends us over this connection. */
+    readonly authLevel: AuthLevel,
+    /** A connection made to a service node by key: messages on it come from an SN (docs/protocol.md#commands-and-access). */
+    readonly isSN: boolean,
+    readonly address: string,
+    log: Log,
+    /** Idle expiry in ms (service-node connections); Infinity for connect-remote. */
+    public idleExpiry: number,
+  ) {
+    this.outbox = new Outbox(socket, log, `connection to ${address}`);
+  }
+
+  /** Reads the socket's events until it closes (started by the owner right after connecting). */
+  watch(): void {
+    if (this.observer) return;
+    const events = (this.observer = this.socket.events);
+    this.watching = (async () => {
+      for (;;) {
+        let ev: Event;
+        try {
+          ev = await events.receive();
+        } catch {
+          return;
+        }
+        if (ev.type === "end") return;
+        this.onEvent?.(ev);
+        if (ev.type === "handshake") this.down = undefined;
+        const why = lostReason(ev);
+        if (why !== undefined) {
+          this.down = why;
+          this.afterQueued(() => this.onLost?.(why));
+        }
+      }
+    })();
+  }
+
+  /**
+   * Runs `fn` once the receive loop has read what the lost connection had already delivered: libzmq pushes a
+   * connection's last messages (a reply, say) before it reports the disconnect, but the two reach us through different
+   * sockets, so the event can come first. Waits until a turn of the event loop passes with nothing read (at most 100).
+   */
+  private afterQueued(fn: () => void): void {
+    let seen = -1;
+    let turns = 0;
+    const step = (): void => {
+      if (this.received !== seen && turns++ < 100) {
+        seen = this.received;
+        setImmediate(step);
+        return;
+      }
+      fn();
+    };
+    step();
+  }
+
+  close(linger: number): void {
+    closeObserved(this.socket, linger, this.observer, this.watching);
+  }
+}
+
+/**
+ * What an event says about a peer we cannot reach now. `connect:retry` comes after each failed attempt and right
+ * after a disconnect (libzmq schedules the reconnect then).
+ */
+function lostReason(ev: Event): string | undefined {
+  switch (ev.type) {
+    case "disconnect":
+      return "was lost";
+    case "connect:retry":
+      return "is down (reconnecting)";
+    case "handshake:error:auth":
+      return "was refused at the handshake";
+    case "handshake:error:protocol":
+    case "handshake:error:other":
+      return "failed its handshake";
+    default:
+      return undefined;
+  }
+}
