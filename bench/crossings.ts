@@ -79,7 +79,7 @@ async function main(): Promise<void> {
 }
 
 /** The worker: drives the main thread's inspector. */
-async function inspect(): Promise<void> {
+function inspect(): void {
   const session = new Session();
   session.connectToMainThread();
   const scripts = new Map<string, string>();
@@ -195,4 +195,4 @@ if (isMainThread)
       process.exit(1);
     },
   );
-else void inspect();
+else inspect();
