@@ -48,11 +48,6 @@ export class Batch<T = void> {
   /** @internal */ completionTarget: CompletionTarget;
   /** @internal */ submitted = false;
 
-  /** Capacity hint (C++ compatibility); does nothing. */
-  reserve(_n: number): this {
-    return this;
-  }
-
   /** Adds a job, run on the pool or on a tagged executor (not inline in the proxy). */
   addJob(fn: () => T | Promise<T>, executor?: TaggedExecutor): this {
     this.checkOpen();

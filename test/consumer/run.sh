@@ -38,6 +38,7 @@ node "$repo/test/consumer/extract.mjs" "$repo/README.md" .
 step "npm run build (omq-gen from its config, then tsc --strict, NodeNext ESM)"
 npm run build --silent
 test -f src/generated/shop.ts && test -f dist/server.js && test -f dist/client.js
+[ "$(node dist/check.js)" = "in-memory checks passed" ]
 npx omq-gen --check >/dev/null
 # The published declarations also type-check without skipLibCheck.
 npx tsc --noEmit --skipLibCheck false -p .
