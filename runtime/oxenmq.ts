@@ -115,8 +115,8 @@ export class OxenMQ implements Transport {
       keys,
       ownHex: toHex(keys.publicKey),
       log,
-      isActiveSN: (hex) => network.sn.isActive(hex),
-      running: () => this.life.sending,
+      sn: network.sn,
+      life: this.life,
     });
     this.timers = new Timers((executor, work) => dispatchJob(scheduler, executor, work), log);
   }

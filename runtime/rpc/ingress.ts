@@ -5,6 +5,7 @@ import type { Inbox } from "../net/network.js";
 import type { Log } from "../base/log.js";
 import type { Outgoing } from "../net/outgoing.js";
 import type { Conn } from "../auth/routes.js";
+import type { Lifecycle } from "./lifecycle.js";
 import { handleMessage, type Peer, type ProtocolHost } from "./protocol.js";
 
 export interface IngressHost {
@@ -12,9 +13,10 @@ export interface IngressHost {
   readonly keys: KeyPair;
   readonly ownHex: string;
   readonly log: Log;
-  isActiveSN(pubkeyHex: string): boolean;
+  /** The active service-node set. */
+  readonly sn: { isActive(pubkeyHex: string): boolean };
   /** Messages are only processed while the instance runs. */
-  running(): boolean;
+  readonly life: Pick<Lifecycle, "sending">;
 }
 
 /**
@@ -30,7 +32,7 @@ export class Ingress implements Inbox {
    */
   fromListener(l: Listener, frames: Buffer[]): void {
     const h = this.host;
-    if (!h.running()) return;
+    if (!h.life.sending) return;
     const route = frames[0]!;
     if (frames.length < 2) {
       h.log.warn("Dropping a message with only a route");
@@ -38,7 +40,7 @@ export class Ingress implements Inbox {
     }
     let peer: Peer;
     if (l.kind === "self") {
-      const sn = h.isActiveSN(h.ownHex);
+      const sn = h.sn.isActive(h.ownHex);
       peer = {
         conn: sn ? ConnectionID.sn(h.keys.publicKey) : new ConnectionID(l.connId, h.keys.publicKey, route),
         auth: "admin",
@@ -62,9 +64,9 @@ export class Ingress implements Inbox {
    */
   fromConn(l: Listener, c: Conn, frames: Buffer[]): void {
     const h = this.host;
-    if (!h.running()) return;
+    if (!h.life.sending) return;
     const id = c.identity;
-    const sn = id.pubkeyHex !== "" && h.isActiveSN(id.pubkeyHex);
+    const sn = id.pubkeyHex !== "" && h.sn.isActive(id.pubkeyHex);
     const peer: Peer = {
       conn: sn ? ConnectionID.sn(id.pubkey) : new ConnectionID(l.connId, id.pubkey, c.route, c.serial),
       auth: id.level,
@@ -80,7 +82,7 @@ export class Ingress implements Inbox {
   /** A message on one of our outgoing connections: `[command, data…]`. */
   fromOutgoing(o: Outgoing, frames: Buffer[]): void {
     o.received++;
-    if (!this.host.running()) return;
+    if (!this.host.life.sending) return;
     const peer: Peer = {
       conn: o.isSN ? ConnectionID.sn(o.pubkey) : new ConnectionID(o.id, o.pubkey),
       auth: o.isSN ? "none" : o.authLevel,
