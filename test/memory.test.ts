@@ -44,6 +44,21 @@ describe("in-memory transport", () => {
     await t.close();
   });
 
+  test("error words reach the caller at once, in both forms; identities a network could not admit are refused", async () => {
+    const t = new InMemoryTransport();
+    t.addCategory("adm", "admin").addCommand("plain", () => {});
+    await t.start();
+    const conn = t.connect();
+    // [FORBIDDEN, command]: the command form, matched to the one pending request for that command.
+    await expect(t.request(conn, "adm.plain", [], { timeout: 3000 })).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(t.request(conn, "adm.nope", [], { timeout: 3000 })).rejects.toMatchObject({ code: "UNKNOWNCOMMAND" });
+    expect(() => t.connect({ auth: "denied" })).toThrow(/auth must be none, basic or admin/);
+    expect(() => t.connect({ auth: "root" as "admin" })).toThrow(/auth must be/);
+    expect(() => t.connect({ serviceNode: true })).toThrow(/needs its pubkey/);
+    await t.close();
+    await expect(t.start()).rejects.toMatchObject({ code: "CLOSED" });
+  });
+
   test("requests time out, are aborted, and fail DISCONNECTED when their connection closes", async () => {
     let owed: DeferredSend | undefined;
     const t = new InMemoryTransport();

@@ -120,6 +120,13 @@ describe.each(TRANSPORTS)("over %s", (kind) => {
       expect(h.logs.some((l) => l.level === "error" && l.message.includes("invalid result"))).toBe(true);
     });
 
+    test("a request to an unknown command fails at once with the error word", async () => {
+      // 3 s: a TIMEOUT would mean the error word went astray (the request fails from the command form of the word).
+      await expect(c.transport.request(c.conn, "rpc.nope", [], { timeout: 3000 })).rejects.toMatchObject({
+        code: "UNKNOWNCOMMAND",
+      });
+    });
+
     test("invalid arguments are rejected on the client before sending", async () => {
       const rpc = new RpcClient(c.transport, c.conn);
       await expect(rpc.echo({ text: "x", times: 1.5 })).rejects.toThrow("args.times: expected a safe integer, got 1.5");

@@ -28,7 +28,10 @@ export interface Caller {
   readonly pubkey?: Uint8Array;
   /** The auth level the caller's connection has. Default "none". */
   readonly auth?: AuthLevel;
-  /** The caller is an active service node (needs a `pubkey`); handlers then see its connection by key. Default false. */
+  /**
+   * The caller is an active service node (needs a `pubkey`): taken as given, there is no active set here. Handlers
+   * then see its connection by key. Default false.
+   */
   readonly serviceNode?: boolean;
   /** The caller's address as handlers see it. Default "(memory)". */
   readonly remote?: string;
@@ -116,6 +119,7 @@ export class InMemoryTransport implements Transport {
 
   /** Starts serving: categories and commands are fixed from now on. */
   async start(): Promise<void> {
+    if (this.closed) throw new OmqError("CLOSED", "start: the transport is closed; create a new one to start again");
     if (this.life.state !== "new") throw new OmqError("ALREADY_STARTED", "Cannot call start multiple times!");
     this.scheduler.configure(this.rpc.registry.categories.values());
     this.life.state = "running";
@@ -153,6 +157,12 @@ export class InMemoryTransport implements Transport {
     if (caller.pubkey) keyBytes(caller.pubkey, "connect: pubkey");
     if (pubkey.length !== 0 && pubkey.length !== 32)
       throw new OmqError("INVALID_KEY", "connect: pubkey must be 32 bytes");
+    const auth = caller.auth ?? "none";
+    if (!(["none", "basic", "admin"] as const).includes(auth as "none"))
+      throw new OmqError(
+        "INVALID_ARGUMENT",
+        `connect: auth must be none, basic or admin, got ${String(auth)} (a denied peer never gets a connection)`,
+      );
     if (caller.serviceNode && pubkey.length !== 32)
       throw new OmqError("INVALID_ARGUMENT", "connect: a service-node caller needs its pubkey");
     const id = this.nextId++;
@@ -162,12 +172,12 @@ export class InMemoryTransport implements Transport {
     const ref: { link?: Link } = {};
     const toServer: Peer = {
       conn: server,
-      auth: caller.auth ?? "none",
+      auth,
       sn: caller.serviceNode ?? false,
       remote: caller.remote ?? "(memory)",
       onListener: true,
       outgoing: undefined,
-      send: (frames) => this.handOver(ref.link!, frames, false),
+      send: (frames) => this.handOver(ref.link!, frames, true), // back to the caller
     };
     const toClient: Peer = {
       conn: client,
@@ -176,7 +186,7 @@ export class InMemoryTransport implements Transport {
       remote: "(memory)",
       onListener: false,
       outgoing: undefined,
-      send: (frames) => this.handOver(ref.link!, frames, true),
+      send: (frames) => this.handOver(ref.link!, frames, false), // to the serving side
     };
     const link = (ref.link = new Link(client, server, toServer, toClient));
     this.byClient.set(id, link);
