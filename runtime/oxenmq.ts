@@ -59,7 +59,6 @@ export class OxenMQ implements Transport {
   private readonly closeLinger: number;
   private idleTimer: NodeJS.Timeout | undefined;
   private pool: WorkerPool | undefined;
-  private closed: Promise<void> | undefined;
 
   /** Creates an instance (it is not started). Generates a key pair unless one is given; validates a given one. */
   static async create(options: OxenMQOptions = {}): Promise<OxenMQ> {
@@ -197,13 +196,14 @@ export class OxenMQ implements Transport {
 
   /** Starts the instance: binds queued listeners (rejecting if one fails) and begins processing. */
   async start(): Promise<void> {
-    if (this.closed) throw new OmqError("CLOSED", "start: the instance is closed; create a new OxenMQ to start again");
+    if (this.life.closed)
+      throw new OmqError("CLOSED", "start: the instance is closed; create a new OxenMQ to start again");
     if (this.life.state !== "new") throw new OmqError("ALREADY_STARTED", "Cannot call start multiple times!");
     this.life.state = "starting";
     this.scheduler.configure(this.rpc.registry.categories.values());
     const failure = await this.network.start(this.ingress);
     // close() may have been called while we waited: it owns the shutdown then.
-    if (this.closed) throw new OmqError("CLOSED", "start: the instance was closed while starting");
+    if (this.life.closed) throw new OmqError("CLOSED", "start: the instance was closed while starting");
     if (failure) {
       await this.close({ timeout: 0 });
       throw failure;
@@ -226,8 +226,8 @@ export class OxenMQ implements Transport {
    */
   async close(options: CloseOptions = {}): Promise<void> {
     nonNegativeMs(options.timeout, "close: timeout");
-    this.closed ??= this.shutdown(options.timeout ?? DEFAULT_CLOSE_TIMEOUT);
-    return this.closed;
+    const timeout = options.timeout ?? DEFAULT_CLOSE_TIMEOUT;
+    return this.life.close((wasStarted) => this.shutdown(timeout, wasStarted));
   }
 
   /** `await using omq = await OxenMQ.create()`: closes with the default timeout when the scope ends. */
@@ -235,9 +235,7 @@ export class OxenMQ implements Transport {
     await this.close();
   }
 
-  private async shutdown(timeout: number): Promise<void> {
-    const wasStarted = this.life.state !== "new";
-    this.life.state = "draining";
+  private async shutdown(timeout: number, wasStarted: boolean): Promise<void> {
     this.timers.stop();
     clearInterval(this.idleTimer);
     const closed = new OmqError("CLOSED", "the OxenMQ instance was closed");

@@ -9,6 +9,20 @@ export type State = "new" | "starting" | "running" | "draining" | "closing" | "c
 /** The state, and the checks that public calls make against it. */
 export class Lifecycle {
   state: State = "new";
+  private shutdown: Promise<void> | undefined;
+
+  /**
+   * close(): the first call enters `draining` and runs `shutdown` (told whether the instance had started); every
+   * call returns the same promise.
+   */
+  close(shutdown: (wasStarted: boolean) => Promise<void>): Promise<void> {
+    if (!this.shutdown) {
+      const wasStarted = this.state !== "new";
+      this.state = "draining";
+      this.shutdown = shutdown(wasStarted);
+    }
+    return this.shutdown;
+  }
 
   /** Whether close() was called. */
   get closed(): boolean {

@@ -81,7 +81,6 @@ export class InMemoryTransport implements Transport {
   private nextId = LISTENER_ID + 1;
   private queue: Array<() => void> = [];
   private flushing = false;
-  private closed: Promise<void> | undefined;
 
   constructor(options: InMemoryOptions = {}) {
     this.log = new Log(options.logger ?? (options.logLevel ? consoleLogger : undefined), options.logLevel ?? "warn");
@@ -119,7 +118,8 @@ export class InMemoryTransport implements Transport {
 
   /** Starts serving: categories and commands are fixed from now on. */
   async start(): Promise<void> {
-    if (this.closed) throw new OmqError("CLOSED", "start: the transport is closed; create a new one to start again");
+    if (this.life.closed)
+      throw new OmqError("CLOSED", "start: the transport is closed; create a new one to start again");
     if (this.life.state !== "new") throw new OmqError("ALREADY_STARTED", "Cannot call start multiple times!");
     this.scheduler.configure(this.rpc.registry.categories.values());
     this.life.state = "running";
@@ -129,17 +129,15 @@ export class InMemoryTransport implements Transport {
   /** As `OxenMQ.close` (docs/scheduling.md#shutdown-and-faults): running and deferred handlers get `timeout` ms. */
   close(options: { timeout?: number } = {}): Promise<void> {
     nonNegativeMs(options.timeout, "close: timeout");
-    this.closed ??= this.shutdown(options.timeout ?? 5_000);
-    return this.closed;
+    const timeout = options.timeout ?? 5_000;
+    return this.life.close((wasStarted) => this.shutdown(timeout, wasStarted));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
 
-  private async shutdown(timeout: number): Promise<void> {
-    const wasStarted = this.life.state !== "new";
-    this.life.state = "draining";
+  private async shutdown(timeout: number, wasStarted: boolean): Promise<void> {
     const closed = new OmqError("CLOSED", "the transport was closed");
     await this.rpc.drain(closed, timeout, wasStarted);
     this.life.state = "closing";

@@ -64,28 +64,22 @@ export async function harness(kind: TransportKind): Promise<Harness> {
     };
   }
   const server = await makeOmq();
-  const close = closeAll; // the server and its callers
+  // closeAll: the server and its callers.
+  const common = { kind, server, logs: server.logs, start: () => server.start(), close: closeAll };
   if (kind === "inproc")
     return {
-      kind,
-      server,
-      logs: server.logs,
-      start: () => server.start(),
+      ...common,
       caller: async ({ auth = "admin", serviceNode = false } = {}) => {
         if (auth !== "admin" || serviceNode) throw new Error("inproc callers are the instance itself, at admin");
         return { transport: server, conn: await server.connectInproc(), pubkey: server.publicKey };
       },
-      close,
     };
   const levels = new Map<string, AuthLevel>();
   const bind =
     kind === "tcp" ? "tcp://127.0.0.1:0" : `ipc://${join(tmpdir(), `omq-${randomBytes(6).toString("hex")}`)}`;
   const endpoint = server.listenCurve(bind, { allow: (_ip, pk) => levels.get(toHex(pk)) ?? "none" });
   return {
-    kind,
-    server,
-    logs: server.logs,
-    start: () => server.start(),
+    ...common,
     caller: async ({ auth = "none", serviceNode = false } = {}) => {
       const client = await makeOmq();
       await client.start();
@@ -94,6 +88,5 @@ export async function harness(kind: TransportKind): Promise<Harness> {
       const conn = await client.connectRemote(new Address(await endpoint, server.publicKey));
       return { transport: client, conn, pubkey: client.publicKey };
     },
-    close,
   };
 }
