@@ -24,6 +24,12 @@ export interface OxenMQOptions extends Partial<SocketTunables>, SchedulerOptions
   readonly connCheckInterval?: number;
   /** Threads of the worker_threads pool for CPU-bound jobs (started on first use). Default: generalThreads. */
   readonly workerThreads?: number;
+  /**
+   * Coalescing with peers of this library (docs/protocol.md#coalescing): offered on each connect and accepted on our
+   * listeners; messages to one peer that are ready in the same turn of the event loop travel as one zmq message.
+   * C++ OxenMQ peers always get plain frames. Default true.
+   */
+  readonly coalesce?: boolean;
 }
 
 export interface CloseOptions {
@@ -56,6 +62,7 @@ export function checkOptions(o: OxenMQOptions): void {
   positiveMs(o.connCheckInterval, "connCheckInterval");
   intAtLeast(o.workerThreads, 1, "workerThreads");
   isBoolean(o.serviceNode, "serviceNode");
+  isBoolean(o.coalesce, "coalesce");
 }
 
 export const REMOTE_CONNECT_TIMEOUT = 10_000;

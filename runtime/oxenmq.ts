@@ -95,6 +95,7 @@ export class OxenMQ implements Transport {
       tunables: options,
       maxSockets: options.maxSockets ?? 10_000,
       closeLinger: this.closeLinger,
+      coalesce: options.coalesce ?? true,
       log,
       snLookup: (pk) => options.snLookup?.(pk),
       lost: (link, why) => rpc.connectionLost(link, why),
@@ -107,6 +108,7 @@ export class OxenMQ implements Transport {
       life: this.life,
       router: network,
       serviceNode: !!options.serviceNode,
+      ...(options.coalesce === false ? {} : { batchOffer: network.batchOffer }),
     });
     this.rpc = rpc;
     this.ingress = new Ingress({

@@ -1,3 +1,4 @@
+import type { Coalescer } from "../wire/batch.js";
 import { authRank, type AuthLevel } from "./access.js";
 
 /**
@@ -74,6 +75,14 @@ export class Conn {
    * one whose route was handed over); served, in order, once the handshake gate has settled who it is.
    */
   held: Buffer[][] | undefined;
+  /**
+   * The largest batch this connection's peer takes, if it sent HI with the batch feature, else 0: what we send it in
+   * one turn goes out in batches (docs/protocol.md#coalescing). Per connection: a reconnect, or another connection
+   * on the route, starts without.
+   */
+  batchBytes = 0;
+  /** The messages waiting for this turn's batch (docs/protocol.md#coalescing). */
+  coalescer: Coalescer | undefined;
 
   constructor(
     readonly route: Buffer,

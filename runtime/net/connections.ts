@@ -18,6 +18,8 @@ export interface ConnectionsHost {
   /** Runs a settled connect's continuation (the instance queues it as a reply job, as C++ does). */
   defer(fn: () => void): void;
   readonly closeLinger: number;
+  /** What a connect sends first: HI, with the batch offer when coalescing (docs/protocol.md#coalescing). */
+  readonly hi: readonly string[];
   nextId(): number;
   /** Starts reading the socket; every message goes to `onMessage(o, frames)`. */
   receive(socket: Dealer, o: Outgoing): void;
@@ -73,7 +75,8 @@ export class Connections {
         o.onEvent = undefined;
         this.host.defer(() => resolve(new ConnectionID(id, o.pubkey)));
       };
-      o.outbox.push(["HI"]);
+      // C++ OxenMQ ignores the frames after HI and answers a plain HELLO.
+      o.outbox.push([...this.host.hi]);
     });
   }
 

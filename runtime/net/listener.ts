@@ -8,6 +8,7 @@ import { HandshakeGate, type GateHost, type ZapReplies } from "../auth/handshake
 import type { Log } from "../base/log.js";
 import { Conn, isTemporaryRoute, meet, RouteTable, UNATTRIBUTED } from "../auth/routes.js";
 import type { Frame } from "../wire/frames.js";
+import { Coalescer, type BatchLink } from "../wire/batch.js";
 import { closeObserved, Outbox } from "./sockets.js";
 import type { AllowFunc, ZapDomain } from "../auth/zap.js";
 
@@ -228,6 +229,8 @@ export class Listener implements GateHost {
 
   close(linger: number): void {
     if (this.closed) return;
+    // What waits for the end of this turn goes out first, within the linger.
+    for (const conn of this.table.values()) conn.coalescer?.flush();
     this.closed = true;
     this.gate?.shutdown();
     clearTimeout(this.sweepTimer);
@@ -363,13 +366,40 @@ export class Listener implements GateHost {
       onError?.(new OmqError("HOST_UNREACHABLE", `${String(to)} is no longer connected to ${this.bindAddress}`));
       return;
     }
+    const done = onError && ((err?: OmqError) => err && onError(err));
+    if (conn.batchBytes || conn.coalescer?.busy) {
+      (conn.coalescer ??= new Coalescer(this.linkOf(conn))).push(frames, done);
+      return;
+    }
+    this.pushTo(conn, frames, done);
+  }
+
+  /**
+   * A connection as its coalescer sends on it: resolved again at each send, since the route may have changed hands
+   * by then (to another connection of the same key, which takes batches only if it said so itself).
+   */
+  private linkOf(conn: Conn): BatchLink {
+    const gone = (): OmqError =>
+      new OmqError("HOST_UNREACHABLE", `${conn.identity.remote} is no longer connected to ${this.bindAddress}`);
+    return {
+      batchLimit: () => this.resolve(conn)?.batchBytes,
+      sendNow: (frames, done) => {
+        const now = this.resolve(conn);
+        if (now) this.pushTo(now, frames, done);
+        else done?.(gone());
+      },
+      gone,
+    };
+  }
+
+  private pushTo(conn: Conn, frames: Frame[], done: ((err?: OmqError) => void) | undefined): void {
     this.outbox.push([conn.route, ...frames], (err) => {
       if (!err) return;
       if (err.code === "HOST_UNREACHABLE") {
         this.table.markDead(conn, this.clock);
         this.wantDrain();
       }
-      onError?.(err);
+      done?.(err);
     });
   }
 

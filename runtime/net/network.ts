@@ -7,6 +7,7 @@ import { toHex, toZ85 } from "../base/encoding.js";
 import { OmqError } from "../base/errors.js";
 import type { Log } from "../base/log.js";
 import type { Frame } from "../wire/frames.js";
+import { batchOffer } from "../wire/batch.js";
 import { ConnectionID } from "./connection-id.js";
 import { Connections } from "./connections.js";
 import { Listener, type ListenOptions } from "./listener.js";
@@ -37,6 +38,8 @@ export interface NetworkOptions {
   /** Context socket limit; 0 leaves zmq's default. */
   readonly maxSockets: number;
   readonly closeLinger: number;
+  /** Offer and accept batches with peers of this library (docs/protocol.md#coalescing). */
+  readonly coalesce: boolean;
   readonly log: Log;
   readonly snLookup: (pubkey: Uint8Array) => string | undefined;
   /** A connection is lost or unreachable now: the requests that went out on it fail. */
@@ -69,12 +72,15 @@ export class Network {
   private selfListener: Listener | undefined;
   private inbox: Inbox | undefined;
   private readonly loops: Promise<void>[] = [];
+  /** The frames after HI and HELLO that offer batches (docs/protocol.md#coalescing); none when not coalescing. */
+  readonly batchOffer: readonly string[];
   /** Id 1 is the built-in inproc listener, as in C++. */
   private nextConnId = 2;
 
   constructor(private readonly o: NetworkOptions) {
     const { keys, log } = o;
     this.tunables = { ...DEFAULT_TUNABLES, ...definedOnly(o.tunables) };
+    this.batchOffer = o.coalesce ? batchOffer(this.tunables.maxMessageSize) : [];
     this.context = new Context(o.maxSockets > 0 ? { maxSockets: o.maxSockets } : {});
     this.z85 = { publicKey: toZ85(keys.publicKey), secretKey: toZ85(keys.secretKey) };
     this.zap = new ZapHandler(this.context, log, (domain) => {
@@ -89,6 +95,7 @@ export class Network {
       log,
       defer: o.defer,
       closeLinger: o.closeLinger,
+      hi: ["HI", ...this.batchOffer],
       nextId: () => this.nextConnId++,
       receive: (socket, out) => this.read(socket, (frames) => this.inbox?.fromOutgoing(out, frames)),
       lost: (out, why) => o.lost(out, `the connection to ${out.address} ${why}`),
@@ -244,7 +251,7 @@ export class Network {
     }
     const o = this.connections.byId.get(to.id);
     if (!o) return void failed(new OmqError("SEND_FAILED", `no connection for ${to}`));
-    o.outbox.push(frames, (err) => err && failed(err));
+    o.send(frames, (err) => err && failed(err));
     return o;
   }
 

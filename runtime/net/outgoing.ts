@@ -1,11 +1,21 @@
 import type { Dealer, Event, Observer } from "zeromq";
 import type { AuthLevel } from "../auth/access.js";
+import { OmqError } from "../base/errors.js";
 import type { Log } from "../base/log.js";
+import { Coalescer, type BatchLink } from "../wire/batch.js";
+import type { Frame } from "../wire/frames.js";
 import { closeObserved, Outbox } from "./sockets.js";
 
 /** One outgoing DEALER connection: connect-remote, connect-inproc, or a connection to a service node. */
-export class Outgoing {
+export class Outgoing implements BatchLink {
   readonly outbox: Outbox;
+  /**
+   * The largest batch the server takes, if it answered our HI with the batch feature, else 0: messages ready in the
+   * same turn go out as batches (docs/protocol.md#coalescing). 0 again once the connection is lost: a reconnected
+   * server has not said so.
+   */
+  peerBatchBytes = 0;
+  private coalescer: Coalescer | undefined;
   /** Set while a connect waits for HELLO. */
   onHello: (() => void) | undefined;
   /** libzmq's events for this socket (connects, handshake failures, disconnects), while someone listens. */
@@ -37,6 +47,30 @@ export class Outgoing {
     this.outbox = new Outbox(socket, log, `connection to ${address}`);
   }
 
+  /**
+   * Sends a message: at once as it is, or, while the server takes batches, together with the others that become ready
+   * in this turn of the event loop (it never waits longer).
+   */
+  send(frames: Frame[], done?: (err?: OmqError) => void): void {
+    if (this.peerBatchBytes || this.coalescer?.busy) (this.coalescer ??= new Coalescer(this)).push(frames, done);
+    else this.outbox.push(frames, done);
+  }
+
+  /** BatchLink */
+  batchLimit(): number {
+    return this.peerBatchBytes;
+  }
+
+  /** BatchLink */
+  sendNow(frames: Frame[], done: ((err?: OmqError) => void) | undefined): void {
+    this.outbox.push(frames, done);
+  }
+
+  /** BatchLink */
+  gone(): OmqError {
+    return new OmqError("CLOSED", `connection to ${this.address} is closed`);
+  }
+
   /** Reads the socket's events until it closes (started by the owner right after connecting). */
   watch(): void {
     if (this.observer) return;
@@ -52,6 +86,7 @@ export class Outgoing {
         if (ev.type === "end") return;
         this.onEvent?.(ev);
         if (ev.type === "handshake") this.down = undefined;
+        if (ev.type === "disconnect") this.peerBatchBytes = 0;
         const why = lostReason(ev);
         if (why !== undefined) {
           this.down = why;
@@ -81,6 +116,8 @@ export class Outgoing {
   }
 
   close(linger: number): void {
+    // What waits for the end of this turn goes out first, within the linger.
+    this.coalescer?.flush();
     closeObserved(this.socket, linger, this.observer, this.watching);
   }
 }

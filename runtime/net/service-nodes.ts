@@ -146,7 +146,7 @@ export class ServiceNodes {
       o = opened;
     }
     this.touch(o, options.keepAlive ?? 0);
-    o.outbox.push(frames, (err) => err && failed(err));
+    o.send(frames, (err) => err && failed(err));
     return o;
   }
 

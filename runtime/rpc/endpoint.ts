@@ -41,6 +41,8 @@ export interface EndpointOptions {
   readonly router: Router;
   /** Service-node mode: enables `localSN` categories. */
   readonly serviceNode: boolean;
+  /** The frames after HELLO that accept batches (docs/protocol.md#coalescing); undefined: no coalescing. */
+  readonly batchOffer?: readonly string[];
 }
 
 /**
@@ -73,6 +75,7 @@ export class RpcEndpoint implements Transport {
       requests: this.requests,
       log: o.log,
       serviceNode: o.serviceNode,
+      batchOffer: o.batchOffer,
       closeOutgoing: (out, linger) => o.router.closeOutgoing(out, linger),
       closing: () => o.life.state !== "running",
     };

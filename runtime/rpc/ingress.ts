@@ -48,6 +48,7 @@ export class Ingress implements Inbox {
         remote: "(unknown)",
         onListener: true,
         outgoing: undefined,
+        incoming: undefined,
         send: (f) => l.sendTo(new ConnectionID(l.connId, undefined, route), f),
       };
     } else {
@@ -74,6 +75,7 @@ export class Ingress implements Inbox {
       remote: id.remote,
       onListener: true,
       outgoing: undefined,
+      incoming: c,
       send: (f) => l.sendTo(c, f),
     };
     handleMessage(h.protocol, peer, frames.slice(1));
@@ -90,7 +92,8 @@ export class Ingress implements Inbox {
       remote: o.address,
       onListener: false,
       outgoing: o,
-      send: (f) => o.outbox.push(f),
+      incoming: undefined,
+      send: (f) => o.send(f),
     };
     handleMessage(this.host.protocol, peer, frames);
   }

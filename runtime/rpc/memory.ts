@@ -175,6 +175,7 @@ export class InMemoryTransport implements Transport {
       remote: caller.remote ?? "(memory)",
       onListener: true,
       outgoing: undefined,
+      incoming: undefined,
       send: (frames) => this.handOver(ref.link!, frames, true), // back to the caller
     };
     const toClient: Peer = {
@@ -184,6 +185,7 @@ export class InMemoryTransport implements Transport {
       remote: "(memory)",
       onListener: false,
       outgoing: undefined,
+      incoming: undefined,
       send: (frames) => this.handOver(ref.link!, frames, false), // to the serving side
     };
     const link = (ref.link = new Link(client, server, toServer, toClient));

@@ -8,6 +8,8 @@ import type { Outgoing } from "../net/outgoing.js";
 import type { PendingRequests } from "./requests.js";
 import type { Scheduler } from "../dispatch/scheduler.js";
 import type { Frame } from "../wire/frames.js";
+import type { Conn } from "../auth/routes.js";
+import { isBatch, peerLimit, unpackBatch } from "../wire/batch.js";
 
 /** The sender of one incoming message, with everything that was proven about it. */
 export interface Peer {
@@ -19,6 +21,8 @@ export interface Peer {
   readonly onListener: boolean;
   /** The outgoing connection the message arrived on, if any. */
   readonly outgoing: Outgoing | undefined;
+  /** The incoming connection it arrived on, on a curve or plain listener. */
+  readonly incoming: Conn | undefined;
   /** Sends frames back on the same socket (prefixed with the route on a listener). */
   send(frames: Frame[]): void;
 }
@@ -30,6 +34,8 @@ export interface ProtocolHost {
   readonly requests: PendingRequests;
   readonly log: Log;
   readonly serviceNode: boolean;
+  /** The frames after HELLO that accept batches (docs/protocol.md#coalescing); undefined when not coalescing. */
+  readonly batchOffer: readonly string[] | undefined;
   closeOutgoing(o: Outgoing, linger: number): void;
   /** The instance is closing: it finishes accepted work but takes no new commands. */
   closing(): boolean;
@@ -51,19 +57,36 @@ export function handleMessage(host: ProtocolHost, peer: Peer, frames: Buffer[]):
     host.log.warn(() => `Dropping empty message from ${peer.conn}`);
     return;
   }
+  if (isBatch(cmdFrame)) return onBatch(host, peer, frames);
+  handleOne(host, peer, cmdFrame, frames);
+}
+
+function handleOne(host: ProtocolHost, peer: Peer, cmdFrame: Buffer, frames: Buffer[]): void {
   const cmd = cmdFrame.toString();
   // Built-ins go on while the instance closes: handlers that are finishing may still await replies.
   switch (cmd) {
     case "REPLY":
       return onReply(host, peer, frames);
-    case "HI":
-      if (peer.onListener) peer.send(["HELLO"]);
-      else host.log.warn(`Got invalid 'HI' message on an outgoing connection from ${peer.conn}; ignoring`);
+    case "HI": {
+      if (!peer.onListener) {
+        host.log.warn(`Got invalid 'HI' message on an outgoing connection from ${peer.conn}; ignoring`);
+        return;
+      }
+      // The batch feature is answered only to a peer that offered it, on a connection that can track it: a C++ peer
+      // sends a plain HI and gets today's plain HELLO. HELLO goes out before the connection takes batches.
+      const limit = host.batchOffer && peer.incoming ? peerLimit(frames) : undefined;
+      if (limit !== undefined) {
+        peer.send(["HELLO", ...host.batchOffer!]);
+        peer.incoming!.batchBytes = limit;
+      } else peer.send(["HELLO"]);
       return;
+    }
     case "HELLO": {
-      const hello = peer.outgoing?.onHello;
+      const out = peer.outgoing;
+      const hello = out?.onHello;
       if (hello) {
-        peer.outgoing.onHello = undefined;
+        out.onHello = undefined;
+        if (host.batchOffer) out.peerBatchBytes = peerLimit(frames) ?? 0;
         hello();
       } else host.log.warn(`Got unexpected 'HELLO' from ${peer.conn}; ignoring`);
       return;
@@ -78,6 +101,25 @@ export function handleMessage(host: ProtocolHost, peer: Peer, frames: Buffer[]):
   if (isWireErrorWord(cmd)) return onErrorWord(host, peer, cmd, frames);
   if (host.closing()) return whileClosing(host, peer, cmd, frames);
   onCommand(host, peer, cmd, cmdFrame, frames);
+}
+
+/**
+ * A batch (docs/protocol.md#coalescing): its messages are handled in order, each exactly as if it had come alone on
+ * the same connection, with the same peer. One that is malformed is dropped whole, with a log line.
+ */
+function onBatch(host: ProtocolHost, peer: Peer, frames: Buffer[]): void {
+  const messages = unpackBatch(frames);
+  if (typeof messages === "string") {
+    host.log.warn(() => `Dropping a malformed batch from ${peer.conn}: ${messages}`);
+    return;
+  }
+  for (const m of messages) {
+    try {
+      handleOne(host, peer, m[0]!, m);
+    } catch (err) {
+      host.log.error(`internal error handling a message: ${err instanceof Error ? err.stack : String(err)}`);
+    }
+  }
 }
 
 function onReply(host: ProtocolHost, peer: Peer, frames: Buffer[]): void {

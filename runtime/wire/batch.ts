@@ -1,0 +1,219 @@
+import type { OmqError } from "../base/errors.js";
+import { constantFrame, type Frame } from "./frames.js";
+
+/**
+ * Coalesced messages between two nodes of this library (docs/protocol.md#coalescing).
+ *
+ * A batch is one zmq message of two frames, `["BATCH", body]`; the body holds the messages one after the other, each
+ * as a byte with its number of frames (1 to 255) followed by each frame as a 4-byte big-endian length and its bytes.
+ * One frame rather than one per part: libzmq encrypts, and zeromq.js hands over, every frame on its own, and for
+ * small messages that per-frame work is most of the cost.
+ *
+ * A node offers batches with two extra frames on HI: `["HI", "batch/1", maxMessageSize]`, the largest frame it takes
+ * (libzmq's limit, which applies per frame; -1 for none). A node that accepts answers `["HELLO", "batch/1",
+ * maxMessageSize]`, and each side keeps the bodies it sends within the other's limit. C++ OxenMQ ignores the frames
+ * after HI and answers a plain HELLO, so it never receives a batch.
+ */
+export const BATCH_COMMAND = "BATCH";
+export const BATCH_FEATURE = "batch/1";
+
+/** At most this many messages in one batch that we accept. */
+export const MAX_BATCH_MESSAGES = 1024;
+/** A sender puts at most this many messages in one batch… */
+export const SEND_BATCH_MESSAGES = 32;
+/** …and a body of at most this many bytes (or the peer's max message size, if smaller). */
+export const SEND_BATCH_BYTES = 256 * 1024;
+
+const batchFrame = constantFrame(BATCH_COMMAND);
+
+/** The bytes a message takes in a batch body. */
+export function batchedSize(frames: readonly Frame[]): number {
+  let n = 1;
+  for (let i = 0; i < frames.length; i++) {
+    const f = frames[i]!;
+    n += 4 + (typeof f === "string" ? Buffer.byteLength(f) : f.byteLength);
+  }
+  return n;
+}
+
+/** `["BATCH", body]` for messages of 1 to 255 frames each; `size` is the sum of their `batchedSize`s. */
+export function packBatch(
+  messages: readonly Frame[][],
+  size = messages.reduce((n, m) => n + batchedSize(m), 0),
+): Frame[] {
+  const body = Buffer.allocUnsafe(size);
+  let pos = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
+    body[pos++] = m.length;
+    for (let j = 0; j < m.length; j++) {
+      const f = m[j]!;
+      if (typeof f === "string") {
+        const len = body.write(f, pos + 4);
+        body.writeUInt32BE(len, pos);
+        pos += 4 + len;
+      } else {
+        body.writeUInt32BE(f.byteLength, pos);
+        body.set(f, pos + 4);
+        pos += 4 + f.byteLength;
+      }
+    }
+  }
+  return [batchFrame, body];
+}
+
+/**
+ * The messages of a batch `["BATCH", body]`, in order (frames are views of the body, not copies), or why it is
+ * malformed. Accepted only if it is exactly two frames, the body parses to its last byte, every message has 1 to 255
+ * frames, there are 1 to 1024 messages, and none has an empty command or is itself a batch: a batch is taken whole
+ * or not at all.
+ */
+export function unpackBatch(frames: readonly Buffer[]): Buffer[][] | string {
+  if (frames.length !== 2) return `${frames.length} frames (a batch has 2)`;
+  const body = frames[1]!;
+  if (body.length === 0) return "an empty body";
+  const out: Buffer[][] = [];
+  let pos = 0;
+  while (pos < body.length) {
+    if (out.length === MAX_BATCH_MESSAGES) return `more than ${MAX_BATCH_MESSAGES} messages`;
+    const n = body[pos++]!;
+    if (n === 0) return `message ${out.length} has no frames`;
+    const m = new Array<Buffer>(n);
+    for (let j = 0; j < n; j++) {
+      if (pos + 4 > body.length) return `message ${out.length} is cut short`;
+      const len = body.readUInt32BE(pos);
+      pos += 4;
+      if (len > body.length - pos) return `message ${out.length} is cut short`;
+      m[j] = body.subarray(pos, (pos += len));
+    }
+    const cmd = m[0]!;
+    if (cmd.length === 0) return `message ${out.length} has an empty command`;
+    if (isBatch(cmd)) return `message ${out.length} is itself a batch`;
+    out.push(m);
+  }
+  return out;
+}
+
+/** Whether a message (frames after any route) is a batch. */
+export function isBatch(cmd: Buffer): boolean {
+  return cmd.length === 5 && cmd[0] === 0x42 && cmd.toString("latin1") === BATCH_COMMAND;
+}
+
+/**
+ * The frames after HI or HELLO that offer batches: the feature and our max message size. `peerLimit` reads the
+ * other side's: the body size limit for what we send it, or undefined if it did not offer batches.
+ */
+export function batchOffer(maxMessageSize: number): string[] {
+  return [BATCH_FEATURE, String(maxMessageSize)];
+}
+
+export function peerLimit(frames: readonly Buffer[]): number | undefined {
+  for (let i = 1; i < frames.length - 1; i++) {
+    if (frames[i]!.toString("latin1") !== BATCH_FEATURE) continue;
+    const text = frames[i + 1]!.toString("latin1");
+    if (!/^(-1|0|[1-9][0-9]{0,15})$/.test(text)) return undefined;
+    const max = Number(text);
+    return max < 0 ? SEND_BATCH_BYTES : Math.min(SEND_BATCH_BYTES, max);
+  }
+  return undefined;
+}
+
+type Done = ((err?: OmqError) => void) | undefined;
+
+/** The connection a coalescer sends on, as it is at the moment of sending. */
+export interface BatchLink {
+  /**
+   * The largest batch body the peer takes on this connection now: 0 if it takes no batches, undefined if the
+   * connection is gone.
+   */
+  batchLimit(): number | undefined;
+  /** Sends one message (a batch or not) on the connection as it is now. */
+  sendNow(frames: Frame[], done: Done): void;
+  /** Why messages could not be sent: the connection is gone. */
+  gone(): OmqError;
+}
+
+/**
+ * Coalesces the messages for one connection (docs/protocol.md#coalescing). The first message of a turn of the event
+ * loop goes out at once, as it is: nothing ever waits for company, and one request at a time travels exactly as
+ * without coalescing. Those that follow in the same turn wait for its end (an immediate), or until enough of them
+ * make a batch, and then go out in batches while the connection takes them (one by one otherwise). A batch never
+ * waits for the reply to another: several can be on the way, so both ends keep working.
+ */
+export class Coalescer {
+  private frames: Frame[][] = [];
+  private dones: Done[] = [];
+  /** A turn is under way: its first message went out, and the flush at its end is scheduled. */
+  private open = false;
+  private readonly endOfTurn = (): void => {
+    this.open = false;
+    this.flush();
+  };
+
+  constructor(private readonly link: BatchLink) {}
+
+  /** Whether messages must go through the coalescer to keep their order (a turn is under way). */
+  get busy(): boolean {
+    return this.open;
+  }
+
+  push(frames: Frame[], done: Done): void {
+    if (!this.open) {
+      this.open = true;
+      setImmediate(this.endOfTurn);
+      this.link.sendNow(frames, done);
+      return;
+    }
+    if (this.frames.push(frames) >= SEND_BATCH_MESSAGES) {
+      this.dones.push(done);
+      this.flush();
+    } else this.dones.push(done);
+  }
+
+  /** Sends what waits: in batches while the connection takes them, else one by one. */
+  flush(): void {
+    const frames = this.frames;
+    const dones = this.dones;
+    if (frames.length === 0) return;
+    this.frames = [];
+    this.dones = [];
+    const limit = this.link.batchLimit();
+    if (limit === undefined) {
+      const err = this.link.gone();
+      for (const d of dones) d?.(err);
+      return;
+    }
+    if (limit === 0 || frames.length === 1) {
+      for (let i = 0; i < frames.length; i++) this.link.sendNow(frames[i]!, dones[i]);
+      return;
+    }
+    let start = 0;
+    while (start < frames.length) {
+      let end = start;
+      let bytes = 0;
+      while (end < frames.length && end - start < SEND_BATCH_MESSAGES) {
+        const m = frames[end]!;
+        if (m.length > 255) break;
+        const b = batchedSize(m);
+        if (bytes + b > limit) break;
+        bytes += b;
+        end++;
+      }
+      if (end - start <= 1) {
+        // The only one left, or one too large (or of too many frames) for a batch: as it is.
+        this.link.sendNow(frames[start]!, dones[start]);
+        start++;
+        continue;
+      }
+      this.link.sendNow(packBatch(frames.slice(start, end), bytes), fanOut(dones.slice(start, end)));
+      start = end;
+    }
+  }
+}
+
+function fanOut(dones: Done[]): Done {
+  if (!dones.some((d) => d !== undefined)) return undefined;
+  return (err) => {
+    for (const d of dones) d?.(err);
+  };
+}
