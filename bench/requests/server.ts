@@ -1,12 +1,72 @@
 import { Router } from "zeromq";
 import { generateKeyPair, OxenMQ, RpcError, toHex, toZ85 } from "@oxenmq-ts/runtime";
 import { registerRpc } from "../../generated/node.js";
-import { PROTO, type Impl, type Transport } from "./common.js";
+import {
+  MOLECULER_SERVER_NODE,
+  MOLECULER_SERVICE,
+  PROTO,
+  type Impl,
+  type ServerCpu,
+  type ServerRss,
+  type Transport,
+} from "./common.js";
 
-/** One echo server per process: `node server.js IMPL TRANSPORT`. Answers {type:"rss"} with its RSS after a GC. */
+/**
+ * One echo server per process: `node server.js IMPL TRANSPORT`. Answers {type:"rss"} with its RSS after a GC and
+ * {type:"cpu"} with its `process.cpuUsage()`.
+ */
 const [impl, transport] = process.argv.slice(2) as [Impl, Transport];
 
+/** Moleculer's TCP transporter, JSON serializer, no UDP discovery: the client finds this node through its `urls`. */
+async function moleculerServer(): Promise<string> {
+  const { ServiceBroker } = (await import("moleculer")).default;
+  const broker = new ServiceBroker({
+    nodeID: MOLECULER_SERVER_NODE,
+    logger: false,
+    serializer: "JSON",
+    transporter: { type: "TCP", options: { udpDiscovery: false, port: 0 } },
+    skipProcessEventRegistration: true,
+  });
+  broker.createService({ name: MOLECULER_SERVICE, actions: { echo: (ctx) => ctx.params as unknown } });
+  await broker.start();
+  // The transporter listened on a port from the OS (on every interface: its TCP server takes no host) and noted it here.
+  return `127.0.0.1:${broker.getLocalNodeInfo().port}`;
+}
+
+/** JSON-RPC 2.0 over HTTP/1.1: node:http, one POST per call, `params` echoed as the `result`. */
+async function jsonRpcServer(): Promise<string> {
+  const http = await import("node:http");
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const call = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { id: number; params: unknown };
+      const body = JSON.stringify({ jsonrpc: "2.0", id: call.id, result: call.params });
+      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+  // Longer than a configuration's rounds leave a connection idle, so the pool does not reconnect within a run.
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return `127.0.0.1:${(server.address() as import("node:net").AddressInfo).port}`;
+}
+
+/** tRPC v11 over WebSocket (ws): one `echo` query. */
+async function trpcServer(): Promise<string> {
+  const { WebSocketServer } = await import("ws");
+  const { applyWSSHandler } = await import("@trpc/server/adapters/ws");
+  const { echoRouter } = await import("./trpc.js");
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await new Promise<void>((resolve) => wss.once("listening", resolve));
+  applyWSSHandler({ wss, router: echoRouter });
+  return `127.0.0.1:${(wss.address() as import("node:net").AddressInfo).port}`;
+}
+
 async function start(): Promise<{ endpoint: string; pubkey: string }> {
+  if (impl === "moleculer") return { endpoint: await moleculerServer(), pubkey: "" };
+  if (impl === "jsonrpc") return { endpoint: await jsonRpcServer(), pubkey: "" };
+  if (impl === "trpc") return { endpoint: await trpcServer(), pubkey: "" };
   if (impl === "grpc") {
     const grpc = await import("@grpc/grpc-js");
     const loader = await import("@grpc/proto-loader");
@@ -56,9 +116,10 @@ start().then(
     process.send!({ type: "ready", ...ready });
     process.on("message", (m: { type: string }) => {
       if (m.type === "exit") process.exit(0); // a clean exit, so that --cpu-prof writes its profile
+      if (m.type === "cpu") process.send!({ type: "cpu", cpu: process.cpuUsage() } satisfies ServerCpu);
       if (m.type !== "rss") return;
       (globalThis as { gc?: () => void }).gc?.();
-      process.send!({ type: "rss", rss: process.memoryUsage().rss });
+      process.send!({ type: "rss", rss: process.memoryUsage().rss } satisfies ServerRss);
     });
   },
   (err: unknown) => {
