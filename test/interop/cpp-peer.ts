@@ -141,6 +141,26 @@ export class CppPeer {
     await this.call((rid) => `send ${rid} ${to} ${command}${data.map((d) => ` ${hex(d)}`).join("")}`);
   }
 
+  /** `count` requests of `command` with one data part, `inflight` at a time, timed by the C++ peer itself. */
+  async bench(
+    to: string,
+    command: string,
+    payload: Buffer,
+    count: number,
+    inflight: number,
+  ): Promise<{ ok: number; failed: number; seconds: number }> {
+    const words = await this.call(
+      (rid) => `bench ${rid} ${to} ${count} ${inflight} ${command} ${hex(payload)}`,
+      60_000 + count,
+    );
+    return { ok: Number(words[1]), failed: Number(words[2]), seconds: Number(words[3]) / 1e6 };
+  }
+
+  /** OxenMQ's log level: 0 fatal … 4 debug (the default here), 5 trace. */
+  logLevel(level: number): void {
+    this.write(`loglevel ${level}`);
+  }
+
   async close(): Promise<void> {
     if (this.exited) return;
     const done = new Promise((r) => this.proc.once("exit", r));

@@ -13,6 +13,10 @@
 //   connect_sn <rid> <pubkey> <hint|-> -> "<rid> OK"
 //   request <rid> <to> <timeout-ms> <cmd> [hex...]  -> "<rid> REPLY 1|0 [hex...]"
 //   send <rid> <to> <cmd> [hex...]     -> "<rid> OK"
+//   bench <rid> <to> <count> <inflight> <cmd> <hex>
+//                                      <count> requests of <cmd> with one data part, <inflight> at a time
+//                                      -> "<rid> BENCH <ok> <failed> <elapsed-us>"
+//   loglevel <level>                   OxenMQ's log level (debug by default)
 //   quit
 // <to> is a number from CONNECTED, "sn:<pubkey>", or "last" (the connection of the last message received).
 // Reports: "PUBKEY <hex>", "READY", "GOT <command> <pubkey|-> <auth> <sn 0|1> [hex...]", "ALLOW <ip> <pubkey|-> <sn>
@@ -21,6 +25,8 @@
 #include <oxenc/hex.h>
 #include <sodium.h>
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <iostream>
 #include <map>
@@ -100,6 +106,27 @@ static ConnectionID target(const std::string& to) {
     }
     if (to.rfind("sn:", 0) == 0) return ConnectionID{unhex(to.substr(3))};
     return connections.at(std::stol(to));
+}
+
+/** Requests with a window of `inflight`: each reply's callback sends the next; reports once all have come back. */
+static void bench(OxenMQ& omq, std::string rid, ConnectionID to, long count, long inflight, std::string cmd, std::string payload) {
+    struct State {
+        std::atomic<long> started{0}, ok{0}, failed{0};
+        std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+    };
+    auto st = std::make_shared<State>();
+    auto next = std::make_shared<std::function<void()>>();
+    *next = [&omq, st, next, rid, to, count, cmd, payload] {
+        if (st->started.fetch_add(1) >= count) return;
+        omq.request(to, cmd, [st, next, rid, count](bool success, std::vector<std::string>) {
+            (success ? st->ok : st->failed)++;
+            if (st->ok + st->failed == count) {
+                auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - st->t0).count();
+                out(rid + " BENCH " + std::to_string(st->ok) + " " + std::to_string(st->failed) + " " + std::to_string(us));
+            } else (*next)();
+        }, payload, send_option::request_timeout{10s});
+    };
+    for (long i = 0; i < inflight && i < count; i++) (*next)();
 }
 
 int main(int argc, char** argv) {
@@ -221,6 +248,12 @@ int main(int argc, char** argv) {
                 for (size_t i = 3; i < args.size(); i++) data.push_back(unhex(args[i]));
                 omq.send(target(args.at(1)), args.at(2), send_option::data_parts(data));
                 out(args.at(0) + " OK");
+            } else if (cmd == "bench") {
+                bench(omq, args.at(0), target(args.at(1)), std::stol(args.at(2)), std::stol(args.at(3)), args.at(4),
+                      unhex(args.at(5)));
+            } else if (cmd == "loglevel") {
+                omq.log_level(LogLevel{static_cast<int>(std::stol(args.at(0)))});
+                out("OK loglevel");
             } else {
                 out("ERROR unknown command " + cmd);
             }
