@@ -39,7 +39,7 @@ function body(...messages: Array<Array<string | Buffer>>): Buffer {
 }
 
 describe("batch framing", () => {
-  test("pack writes the documented layout; unpack reads it back as views of the body", () => {
+  test("pack writes the documented layout; unpack reads it back", () => {
     const msgs = [[B("a.b")], [B("REPLY"), B("tag"), B(""), B("x")], [B("c.d"), randomBytes(300)]];
     const packed = packBatch(msgs) as Buffer[];
     expect(packed.length).toBe(2);
@@ -47,8 +47,14 @@ describe("batch framing", () => {
     expect(packed[1]).toEqual(body(...msgs));
     const out = unpackBatch(packed) as Buffer[][];
     expect(out).toEqual(msgs);
-    expect(out[2]![1]!.buffer).toBe(packed[1]!.buffer); // no copy
     expect(packBatch([["a.b", "é"], [B("c")]])[1]).toEqual(body(["a.b", "é"], ["c"])); // strings as UTF-8
+  });
+
+  test("a frame a handler keeps does not keep the rest of the batch in memory", () => {
+    const out = unpackBatch([B("BATCH"), body(["a.keep", "token"], ["x.y", Buffer.alloc(900_000)])]) as Buffer[][];
+    expect(out[0]![1]!.toString()).toBe("token");
+    expect(out[0]![1]!.buffer.byteLength).toBeLessThan(100_000);
+    expect(out[1]![1]!.length).toBe(900_000);
   });
 
   const ok = body(["a.b", "1"], ["c.d"]);
@@ -63,6 +69,9 @@ describe("batch framing", () => {
     ["a frame count past the end", [B("BATCH"), Buffer.concat([ok, Buffer.from([2, 0, 0, 0, 1, 0x61])])]],
     ["a nested batch", [B("BATCH"), body(["a.b"], ["BATCH", "x"])]],
     ["an empty command", [B("BATCH"), body(["a.b"], ["", "x"])]],
+    ["a HI", [B("BATCH"), body(["a.b"], ["HI", "batch/1", "-1"])]],
+    ["a HELLO", [B("BATCH"), body(["HELLO"], ["a.b"])]],
+    ["a BYE", [B("BATCH"), body(["a.b"], ["BYE"])]],
     [
       "more messages than a batch may hold",
       [B("BATCH"), body(...Array.from({ length: MAX_BATCH_MESSAGES + 1 }, () => ["a.b"]))],
@@ -267,6 +276,26 @@ describe("negotiation and fallback (raw peers)", () => {
     expect(raw.length).toBe(30);
   });
 
+  test("a server that answers a batch with UNKNOWNCOMMAND gets no more batches on that connection", async () => {
+    const fake = await fakeServer(["HELLO", BATCH_FEATURE, "-1"]);
+    const client = await makeOmq();
+    await client.start();
+    const conn = await client.connectRemote(new Address(fake.endpoint, fake.keys.publicKey));
+    for (let i = 0; i < 10; i++) client.send(conn, "a.b", [String(i)]);
+    const first = await collect(fake.router, 10, true);
+    expect(first.bodies.length).toBeGreaterThan(0);
+    const route = (await new Promise<Buffer>((resolve) => {
+      // The route of our client, from a message we make it send.
+      client.send(conn, "a.route");
+      void fake.router.receive().then((f) => resolve(f[0]!));
+    })) as Buffer;
+    await fake.router.send([route, "UNKNOWNCOMMAND", "BATCH"]);
+    await waitFor(() => client.logs.some((l) => /coalescing is off/.test(l.message)), "the client to stop batching");
+    for (let i = 0; i < 10; i++) client.send(conn, "a.b", [String(i)]);
+    const { raw } = await collect(fake.router, 10, true);
+    expect(raw).toEqual(Array.from({ length: 10 }, (_, i) => ["a.b", String(i)]));
+  });
+
   test("with coalesce: false, the client offers nothing", async () => {
     const fake = await fakeServer(["HELLO", BATCH_FEATURE, "-1"]);
     const client = await makeOmq({ coalesce: false });
@@ -338,6 +367,9 @@ describe("our server (raw clients)", () => {
     sockets.push(d);
     await d.send(["HI", BATCH_FEATURE, "-1"]);
     expect(str(await d.receive())).toEqual(["HELLO"]);
+    // And a batch is an unknown command to it, as to C++ OxenMQ.
+    await d.send(packBatch([[B("a.b")], [B("c.d")]]));
+    expect(str(await d.receive())).toEqual(["UNKNOWNCOMMAND", "BATCH"]);
   });
 
   test("every message of a batch has the identity of its connection, and no more access", async () => {

@@ -381,9 +381,15 @@ export class Listener implements GateHost {
   private linkOf(conn: Conn): BatchLink {
     const gone = (): OmqError =>
       new OmqError("HOST_UNREACHABLE", `${conn.identity.remote} is no longer connected to ${this.bindAddress}`);
+    const holding = (): boolean => !!this.gate?.holding;
     return {
-      batchLimit: () => this.resolve(conn)?.batchBytes,
+      // While the gate holds sends, what waits is held one by one, like any other send (resolved at release).
+      batchLimit: () => (holding() ? 0 : this.resolve(conn)?.batchBytes),
       sendNow: (frames, done) => {
+        if (holding()) {
+          this.held.push({ to: conn, frames, onError: done && ((err) => done(err)) });
+          return;
+        }
         const now = this.resolve(conn);
         if (now) this.pushTo(now, frames, done);
         else done?.(gone());

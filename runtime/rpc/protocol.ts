@@ -9,7 +9,7 @@ import type { PendingRequests } from "./requests.js";
 import type { Scheduler } from "../dispatch/scheduler.js";
 import type { Frame } from "../wire/frames.js";
 import type { Conn } from "../auth/routes.js";
-import { isBatch, peerLimit, unpackBatch } from "../wire/batch.js";
+import { BATCH_COMMAND, isBatch, peerLimit, unpackBatch } from "../wire/batch.js";
 
 /** The sender of one incoming message, with everything that was proven about it. */
 export interface Peer {
@@ -57,7 +57,8 @@ export function handleMessage(host: ProtocolHost, peer: Peer, frames: Buffer[]):
     host.log.warn(() => `Dropping empty message from ${peer.conn}`);
     return;
   }
-  if (isBatch(cmdFrame)) return onBatch(host, peer, frames);
+  // Batches are only unpacked while coalescing is on; otherwise BATCH is an unknown command, as it is to C++.
+  if (host.batchOffer && isBatch(cmdFrame)) return onBatch(host, peer, frames);
   handleOne(host, peer, cmdFrame, frames);
 }
 
@@ -148,6 +149,13 @@ function onErrorWord(host: ProtocolHost, peer: Peer, word: WireErrorWord, frames
   }
   if (frames.length === 2) {
     const what = utf8(frames[1]);
+    if (what === BATCH_COMMAND && peer.outgoing) {
+      // The server does not take batches after all (a server that is not ours took the address over): what went in
+      // batches is lost, but nothing more is sent that way on this connection.
+      peer.outgoing.peerBatchBytes = 0;
+      host.log.warn(`${peer.conn} answered a batch with ${word}: coalescing is off on this connection`);
+      return;
+    }
     host.log.warn(`Received ${word}:${what} from ${peer.conn}`);
     // Improvement on C++ that changes nothing on the wire: a request to an unknown (or non-request) command gets the
     // command form back; if exactly one request for that command is pending on this connection, fail it now.

@@ -17,14 +17,19 @@ import { constantFrame, type Frame } from "./frames.js";
 export const BATCH_COMMAND = "BATCH";
 export const BATCH_FEATURE = "batch/1";
 
-/** At most this many messages in one batch that we accept. */
-export const MAX_BATCH_MESSAGES = 1024;
+/**
+ * At most this many messages in one batch that we accept: a peer's one message must not buy much more work than the
+ * messages it holds would cost it sent alone (our sender packs at most 32).
+ */
+export const MAX_BATCH_MESSAGES = 64;
 /** A sender puts at most this many messages in one batch… */
 export const SEND_BATCH_MESSAGES = 32;
 /** …and a body of at most this many bytes (or the peer's max message size, if smaller). */
 export const SEND_BATCH_BYTES = 256 * 1024;
 
 const batchFrame = constantFrame(BATCH_COMMAND);
+/** Commands that are never batched, so never accepted in a batch. */
+const NOT_BATCHED = new Set(["HI", "HELLO", "BYE"]);
 
 /** The bytes a message takes in a batch body. */
 export function batchedSize(frames: readonly Frame[]): number {
@@ -63,21 +68,24 @@ export function packBatch(
 }
 
 /**
- * The messages of a batch `["BATCH", body]`, in order (frames are views of the body, not copies), or why it is
- * malformed. Accepted only if it is exactly two frames, the body parses to its last byte, every message has 1 to 255
- * frames, there are 1 to 1024 messages, and none has an empty command or is itself a batch: a batch is taken whole
- * or not at all.
+ * The messages of a batch `["BATCH", body]`, in order, or why it is malformed. Accepted only if it is exactly two
+ * frames, the body parses to its last byte, every message has 1 to 255 frames, there are 1 to 64 messages, and none
+ * has an empty command, is itself a batch, or is a handshake (HI, HELLO, BYE: never batched): a batch is taken whole
+ * or not at all. Each message's frames are views of a copy of its own bytes, so a frame a handler keeps does not keep
+ * the whole batch in memory.
  */
 export function unpackBatch(frames: readonly Buffer[]): Buffer[][] | string {
   if (frames.length !== 2) return `${frames.length} frames (a batch has 2)`;
   const body = frames[1]!;
   if (body.length === 0) return "an empty body";
   const out: Buffer[][] = [];
+  const ranges: number[] = [];
   let pos = 0;
   while (pos < body.length) {
     if (out.length === MAX_BATCH_MESSAGES) return `more than ${MAX_BATCH_MESSAGES} messages`;
     const n = body[pos++]!;
     if (n === 0) return `message ${out.length} has no frames`;
+    const start = pos;
     const m = new Array<Buffer>(n);
     for (let j = 0; j < n; j++) {
       if (pos + 4 > body.length) return `message ${out.length} is cut short`;
@@ -89,7 +97,19 @@ export function unpackBatch(frames: readonly Buffer[]): Buffer[][] | string {
     const cmd = m[0]!;
     if (cmd.length === 0) return `message ${out.length} has an empty command`;
     if (isBatch(cmd)) return `message ${out.length} is itself a batch`;
+    if (NOT_BATCHED.has(cmd.toString("latin1"))) return `message ${out.length} is a handshake (${cmd.toString()})`;
     out.push(m);
+    ranges.push(start, pos);
+  }
+  // Validated whole: now each message gets its own bytes (one copy), its frames views of them.
+  for (let i = 0; i < out.length; i++) {
+    const m = out[i]!;
+    const start = ranges[2 * i]!;
+    const own = Buffer.from(body.subarray(start, ranges[2 * i + 1]!));
+    for (let j = 0; j < m.length; j++) {
+      const off = m[j]!.byteOffset - body.byteOffset - start;
+      m[j] = own.subarray(off, off + m[j]!.length);
+    }
   }
   return out;
 }
