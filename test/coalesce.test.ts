@@ -284,11 +284,11 @@ describe("negotiation and fallback (raw peers)", () => {
     for (let i = 0; i < 10; i++) client.send(conn, "a.b", [String(i)]);
     const first = await collect(fake.router, 10, true);
     expect(first.bodies.length).toBeGreaterThan(0);
-    const route = (await new Promise<Buffer>((resolve) => {
+    const route = await new Promise<Buffer>((resolve) => {
       // The route of our client, from a message we make it send.
       client.send(conn, "a.route");
       void fake.router.receive().then((f) => resolve(f[0]!));
-    })) as Buffer;
+    });
     await fake.router.send([route, "UNKNOWNCOMMAND", "BATCH"]);
     await waitFor(() => client.logs.some((l) => /coalescing is off/.test(l.message)), "the client to stop batching");
     for (let i = 0; i < 10; i++) client.send(conn, "a.b", [String(i)]);

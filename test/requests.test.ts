@@ -76,3 +76,12 @@ test("a timeout beyond Node's longest timer delay (2^31-1 ms) neither fires earl
   }
   await waitFor(() => settled, "failAll");
 });
+
+test("reply tags are 15 ASCII bytes from 88 random bits, none repeated", () => {
+  const tags = Array.from({ length: 5000 }, () => PendingRequests.newTag());
+  for (const t of tags) {
+    expect(t).toMatch(/^[A-Za-z0-9_-]{15}$/);
+    expect(Buffer.byteLength(t)).toBe(15);
+  }
+  expect(new Set(tags).size).toBe(tags.length);
+});

@@ -153,7 +153,7 @@ export class RpcEndpoint implements Transport {
         to,
         [constantFrame(command), tag, ...data],
         options,
-        (err) => this.requests.fail(tag.toString("latin1"), err),
+        (err) => this.requests.fail(tag, err),
         track,
       );
       if (via && track) this.requests.setVia(tag, via);

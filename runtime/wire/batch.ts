@@ -105,7 +105,7 @@ export function unpackBatch(frames: readonly Buffer[]): Buffer[][] | string {
   for (let i = 0; i < out.length; i++) {
     const m = out[i]!;
     const start = ranges[2 * i]!;
-    const own = Buffer.from(body.subarray(start, ranges[2 * i + 1]!));
+    const own = Buffer.from(body.subarray(start, ranges[2 * i + 1]));
     for (let j = 0; j < m.length; j++) {
       const off = m[j]!.byteOffset - body.byteOffset - start;
       m[j] = own.subarray(off, off + m[j]!.length);
