@@ -10,6 +10,11 @@ export interface RequestBenchOptions {
   readonly repeats: number;
   /** Requests for the server RSS measurement. */
   readonly rssRequests: number;
+  /**
+   * Only these implementations, as `impl/transport` (raw of each transport is added, for the ×raw columns), and only
+   * these in-flight counts and payload sizes: a focused run prints the main table alone (no targets, no RSS).
+   */
+  readonly only?: { pairs?: readonly string[]; inflight?: readonly number[]; sizes?: readonly number[] };
 }
 
 interface Result {
@@ -133,8 +138,8 @@ interface Pair {
  * over seconds to minutes; a ratio is therefore taken within a round (both runs seconds apart) and its median over
  * the rounds reported, rather than a ratio of medians measured minutes apart.
  */
-async function startPairs(): Promise<Pair[]> {
-  const specs: Array<[Impl, Transport]> = [
+async function startPairs(only: readonly string[] | undefined): Promise<Pair[]> {
+  const all: Array<[Impl, Transport]> = [
     ["raw", "plain"],
     ["untyped", "plain"],
     ["typed", "plain"],
@@ -146,6 +151,9 @@ async function startPairs(): Promise<Pair[]> {
     ["jsonrpc", "plain"],
     ["trpc", "plain"],
   ];
+  const wanted = only && new Set([...only, ...only.map((k) => `raw/${k.split("/")[1]}`)]);
+  const specs = wanted ? all.filter(([i, t]) => wanted.has(`${i}/${t}`)) : all;
+  if (wanted && specs.length < wanted.size) throw new Error(`unknown implementation in ${[...wanted].join(", ")}`);
   const pairs: Pair[] = [];
   for (const [impl, transport] of specs) {
     const { child, ready } = await startServer(impl, transport);
@@ -173,14 +181,17 @@ interface Summary {
 
 export async function requestsBench(options: RequestBenchOptions): Promise<string> {
   const impls: Impl[] = ["raw", "untyped", "typed", ...PEERS];
-  const configs = [1, 64].flatMap((inflight) => [100, 10_240].map((size) => ({ inflight, size })));
+  const only = options.only;
+  const configs = (only?.inflight ?? [1, 64]).flatMap((inflight) =>
+    (only?.sizes ?? [100, 10_240]).map((size) => ({ inflight, size })),
+  );
   const results = new Map<string, Summary>();
   /** typed/curve's throughput over each baseline's (raw/curve, then the peers over plain), paired within a round. */
   const baselines = ["raw/curve", ...PEERS.map((p) => `${p}/plain`)];
   /** Per configuration and baseline: median over rounds of typed/curve throughput / the baseline's. */
   const versus = new Map<string, number>();
   const key = (impl: Impl, t: Transport, inflight: number, size: number): string => `${impl}/${t}/${inflight}/${size}`;
-  const pairs = await startPairs();
+  const pairs = await startPairs(only?.pairs);
   for (const { inflight, size } of configs) {
     const payload = Buffer.alloc(size, "x");
     const rounds = new Map<string, Result[]>(pairs.map((p) => [p.key, []]));
@@ -203,14 +214,46 @@ export async function requestsBench(options: RequestBenchOptions): Promise<strin
         p50Ratio: median(mine.map((r, i) => r.p50 / raw[i]!.p50)),
       });
     }
+    const typed = rounds.get("typed/curve");
     for (const b of baselines) {
-      const base = of(b);
-      versus.set(`${inflight}/${size}/${b}`, median(of("typed/curve").map((r, i) => r.rps / base[i]!.rps)));
+      const base = rounds.get(b);
+      if (typed && base) versus.set(`${inflight}/${size}/${b}`, median(typed.map((r, i) => r.rps / base[i]!.rps)));
     }
   }
   for (const p of pairs) {
     await p.client.close();
     p.child.kill();
+  }
+  const f = (n: number, d = 0): string =>
+    n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+  const sizeLabel = (size: number): string => (size === 100 ? "100 B" : "10 KiB");
+  const rows: string[] = [];
+  for (const transport of ["plain", "curve"] as Transport[])
+    for (const { inflight, size } of configs)
+      for (const impl of impls) {
+        const r = results.get(key(impl, transport, inflight, size));
+        if (!r) continue;
+        rows.push(
+          `| ${LABEL[impl]} | ${transport} | ${inflight} | ${sizeLabel(size)} | ${f(r.rps)} | ${f(r.p50 * 1000)} | ${f(r.p99 * 1000)} | ${f(r.rpsRatio, 2)} | ${f(r.p50Ratio, 2)} | ${f(r.clientCpu, 1)} | ${f(r.serverCpu, 1)} |`,
+        );
+      }
+  const table = [
+    "| impl | transport | in flight | payload | req/s | p50 µs | p99 µs | req/s ×raw | p50 ×raw | client CPU µs/req | server CPU µs/req |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+    ...rows,
+  ];
+  if (only) {
+    const ratios = [...versus].map(
+      ([k, v]) =>
+        `typed/curve ×${k.split("/").slice(2).join("/")} (${k.split("/").slice(0, 2).join(" in flight, ")} B): ${f(v, 3)}`,
+    );
+    return [
+      `### Request path (focused: ${options.repeats} rounds of ${options.durationMs} ms)`,
+      "",
+      ...table,
+      "",
+      ...ratios,
+    ].join("\n");
   }
 
   // Server memory over many typed requests over CURVE, after warm-up.
@@ -226,19 +269,6 @@ export async function requestsBench(options: RequestBenchOptions): Promise<strin
   await client.close();
   child.kill();
 
-  const rows: string[] = [];
-  const f = (n: number, d = 0): string =>
-    n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
-  const sizeLabel = (size: number): string => (size === 100 ? "100 B" : "10 KiB");
-  for (const transport of ["plain", "curve"] as Transport[])
-    for (const { inflight, size } of configs)
-      for (const impl of impls) {
-        const r = results.get(key(impl, transport, inflight, size));
-        if (!r) continue;
-        rows.push(
-          `| ${LABEL[impl]} | ${transport} | ${inflight} | ${sizeLabel(size)} | ${f(r.rps)} | ${f(r.p50 * 1000)} | ${f(r.p99 * 1000)} | ${f(r.rpsRatio, 2)} | ${f(r.p50Ratio, 2)} | ${f(r.clientCpu, 1)} | ${f(r.serverCpu, 1)} |`,
-        );
-      }
   const versusRows = configs.map(
     ({ inflight, size }) =>
       `| ${inflight} | ${sizeLabel(size)} | ${baselines.map((b) => f(versus.get(`${inflight}/${size}/${b}`)!, 2)).join(" | ")} |`,
@@ -296,9 +326,7 @@ export async function requestsBench(options: RequestBenchOptions): Promise<strin
       "measurable) and which also does the benchmark's own bookkeeping per request (a latency pushed to an array; the same for every " +
       "implementation); server CPU is the server's child process, read over IPC just before and after the run.",
     "",
-    "| impl | transport | in flight | payload | req/s | p50 µs | p99 µs | req/s ×raw | p50 ×raw | client CPU µs/req | server CPU µs/req |",
-    "|---|---|---|---|---|---|---|---|---|---|---|",
-    ...rows,
+    ...table,
     "",
     "typed/curve req/s over each baseline's (median over rounds of the ratio within a round):",
     "",
