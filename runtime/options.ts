@@ -26,8 +26,9 @@ export interface OxenMQOptions extends Partial<SocketTunables>, SchedulerOptions
   readonly workerThreads?: number;
   /**
    * Coalescing with peers of this library (docs/protocol.md#coalescing): offered on each connect and accepted on our
-   * listeners; messages to one peer that are ready in the same turn of the event loop travel as one zmq message.
-   * C++ OxenMQ peers always get plain frames. Default true.
+   * listeners; messages to one peer that are ready in the same turn of the event loop travel as one zmq message, and
+   * a message sent alone packs its small leading parts into one frame. C++ OxenMQ peers always get plain frames.
+   * Default true.
    */
   readonly coalesce?: boolean;
 }

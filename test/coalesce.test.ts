@@ -6,10 +6,14 @@ import { Address, generateKeyPair, toHex, type KeyPair, type Message } from "../
 import {
   BATCH_FEATURE,
   Coalescer,
+  isPacked,
   MAX_BATCH_MESSAGES,
+  PACK_BYTES,
   packBatch,
+  packLeading,
   SEND_BATCH_MESSAGES,
   unpackBatch,
+  unpackLeading,
   type BatchLink,
 } from "../runtime/wire/batch.js";
 import type { Frame } from "../runtime/wire/frames.js";
@@ -22,6 +26,11 @@ import { rawDealer } from "./helpers/raw.js";
 const B = (s: string | number): Buffer => Buffer.from(String(s));
 const str = (frames: readonly Frame[]): string[] => frames.map((f) => Buffer.from(f).toString());
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+/** A message's parts as they were meant: a packed message unpacked, any other as it is. */
+const unpacked = (frames: readonly Frame[]): Buffer[] => {
+  const bufs = frames.map((f) => Buffer.from(f));
+  return isPacked(bufs[0]!) ? (unpackLeading(bufs) as Buffer[]) : bufs;
+};
 
 /** A batch body written by hand: per message, its frame count, then each frame as a 4-byte length and its bytes. */
 function body(...messages: Array<Array<string | Buffer>>): Buffer {
@@ -68,6 +77,7 @@ describe("batch framing", () => {
     ["a length cut short", [B("BATCH"), Buffer.concat([ok, Buffer.from([1, 0, 0])])]],
     ["a frame count past the end", [B("BATCH"), Buffer.concat([ok, Buffer.from([2, 0, 0, 0, 1, 0x61])])]],
     ["a nested batch", [B("BATCH"), body(["a.b"], ["BATCH", "x"])]],
+    ["a packed message", [B("BATCH"), body(["a.b"], [Buffer.from([0, 1, 0, 0, 0, 3, 0x61, 0x2e, 0x62]), "x"])]],
     ["an empty command", [B("BATCH"), body(["a.b"], ["", "x"])]],
     ["a HI", [B("BATCH"), body(["a.b"], ["HI", "batch/1", "-1"])]],
     ["a HELLO", [B("BATCH"), body(["HELLO"], ["a.b"])]],
@@ -82,6 +92,80 @@ describe("batch framing", () => {
   test("as many messages as a batch may hold are accepted", () => {
     const frames = [B("BATCH"), body(...Array.from({ length: MAX_BATCH_MESSAGES }, () => ["a.b"]))];
     expect((unpackBatch(frames) as Buffer[][]).length).toBe(MAX_BATCH_MESSAGES);
+  });
+});
+
+describe("packed messages", () => {
+  /** A packed first frame written by hand: a zero byte, the part count, each part as a 4-byte length and its bytes. */
+  const head = (...parts: Array<string | Buffer>): Buffer => Buffer.concat([Buffer.from([0]), body(parts)]);
+
+  test("the leading parts that fit in 128 bytes go in the first frame, in the documented layout; the rest follow", () => {
+    const payload = Buffer.alloc(112, "p");
+    const packed = packLeading([B("REPLY"), "0123456789abcde", B("200"), payload], 1 << 20);
+    expect(packed.length).toBe(2);
+    expect(packed[0]).toEqual(head("REPLY", "0123456789abcde", "200"));
+    expect(packed[1]).toBe(payload); // as it was: not copied
+    expect(unpacked(packed)).toEqual([B("REPLY"), B("0123456789abcde"), B("200"), payload]);
+    // A small message is one frame; strings go as UTF-8.
+    expect(packLeading(["a.b", "é", B("")], 1 << 20)).toEqual([head("a.b", "é", "")]);
+  });
+
+  test("a message of which fewer than two parts fit goes as it is", () => {
+    const big = [B("a.b"), Buffer.alloc(200)];
+    expect(packLeading(big, 1 << 20)).toBe(big);
+    const longName = [B("x".repeat(130)), B("1"), B("2")];
+    expect(packLeading(longName, 1 << 20)).toBe(longName);
+    const one = [B("a.b")];
+    expect(packLeading(one, 1 << 20)).toBe(one);
+  });
+
+  test("the peer's largest frame caps the packed frame when it is smaller than 128 bytes", () => {
+    const frames = [B("a.b"), B("1234567890"), B("x")];
+    expect(packLeading(frames, 30).map((f) => f.length)).toEqual([2 + 7 + 14 + 5]); // all three
+    const capped = packLeading(frames, 25);
+    expect(capped.map((f) => f.length)).toEqual([2 + 7 + 14, 1]); // two; the third follows
+    expect(unpacked(capped).map(String)).toEqual(["a.b", "1234567890", "x"]);
+    expect(packLeading(frames, 20)).toBe(frames); // only one would fit
+  });
+
+  test("random messages: the first frame never exceeds 128 bytes and unpacks to the message (many rounds)", () => {
+    for (let round = 0; round < 2000; round++) {
+      const n = 1 + Math.floor(Math.random() * 8);
+      const frames: Frame[] = [B(`c.${round}`)];
+      for (let i = 1; i < n; i++) {
+        const len = Math.random() < 0.8 ? Math.floor(Math.random() * 60) : 100 + Math.floor(Math.random() * 60);
+        frames.push(Math.random() < 0.3 ? "ü".repeat(len >> 1) : randomBytes(len));
+      }
+      const size = (f: Frame | undefined): number => (f === undefined ? 0 : Buffer.from(f).length);
+      const packed = packLeading(frames, 1 << 20);
+      if (packed === frames) {
+        // As it is only when fewer than two parts fit.
+        expect(n === 1 || 2 + 4 + size(frames[0]) + 4 + size(frames[1]) > PACK_BYTES).toBe(true);
+        continue;
+      }
+      const first = Buffer.from(packed[0]!);
+      expect(first[0]).toBe(0);
+      expect(first.length).toBeLessThanOrEqual(PACK_BYTES);
+      // As many as fit: the next part, if any, would not have.
+      if (packed.length > 1) expect(first.length + 4 + size(packed[1])).toBeGreaterThan(PACK_BYTES);
+      expect(unpacked(packed)).toEqual(frames.map((f) => Buffer.from(f)));
+    }
+  });
+
+  test.each<[string, Buffer[]]>([
+    ["no part count", [Buffer.from([0])]],
+    ["zero parts", [Buffer.from([0, 0])]],
+    ["a length past the end", [head("a.b", "xy").subarray(0, -1)]],
+    ["a length cut short", [Buffer.concat([Buffer.from([0, 2]), body(["a.b"]).subarray(1), Buffer.from([0, 0])])]],
+    ["bytes after the last part", [Buffer.concat([head("a.b", "x"), Buffer.from([1])]), B("y")]],
+    ["an empty command", [head("", "x")]],
+    ["packed twice", [head(head("a.b", "x"), "y")]],
+    ["a batch inside", [head("BATCH", body(["a.b"]))]],
+    ["a HI", [head("HI", BATCH_FEATURE, "-1")]],
+    ["a HELLO", [head("HELLO", BATCH_FEATURE)]],
+    ["a BYE", [head("BYE")]],
+  ])("rejected: %s", (_what, frames) => {
+    expect(typeof unpackLeading(frames)).toBe("string");
   });
 });
 
@@ -101,20 +185,21 @@ describe("Coalescer", () => {
     return l;
   }
   const msg = (i: number): Frame[] => [B("a.b"), B(i)];
-  /** The messages a link received, batches unpacked. */
+  /** The messages a link received, batches and packed messages unpacked. */
   const messages = (sent: Frame[][]): string[][] =>
     sent.flatMap((f) => {
       const bufs = f.map((x) => Buffer.from(x));
-      if (bufs[0]!.toString() !== "BATCH") return [str(bufs)];
+      if (bufs[0]!.toString() !== "BATCH") return [str(unpacked(bufs))];
       return (unpackBatch(bufs) as Buffer[][]).map(str);
     });
 
-  test("the first message of a turn goes out at once; the rest at the turn's end, as one batch", async () => {
+  test("the first message of a turn goes out at once, packed; the rest at the turn's end, as one batch", async () => {
     const l = link();
     const c = new Coalescer(l);
     c.push(msg(0), undefined);
-    expect(l.sent.length).toBe(1); // synchronously, as it is
-    expect(str(l.sent[0]!)).toEqual(["a.b", "0"]);
+    expect(l.sent.length).toBe(1); // synchronously, as one frame
+    expect(l.sent[0]!.length).toBe(1);
+    expect(str(unpacked(l.sent[0]!))).toEqual(["a.b", "0"]);
     for (let i = 1; i < 6; i++) c.push(msg(i), undefined);
     expect(l.sent.length).toBe(1);
     await nextTurn();
@@ -151,7 +236,41 @@ describe("Coalescer", () => {
     expect(messages(l.sent)[6]![1]!.length).toBe(5000);
   });
 
-  test("a connection that does not take batches gets each message as it is, in order", async () => {
+  test("a message left alone at the turn's end goes packed", async () => {
+    const l = link();
+    const c = new Coalescer(l);
+    c.push(msg(0), undefined);
+    c.push(msg(1), undefined);
+    await nextTurn();
+    expect(l.sent.map((f) => f.length)).toEqual([1, 1]);
+    expect(messages(l.sent)).toEqual([0, 1].map((i) => ["a.b", String(i)]));
+  });
+
+  test("a handshake goes as it is, never packed or batched, and keeps its place", async () => {
+    const l = link();
+    const c = new Coalescer(l);
+    c.push(["HELLO", BATCH_FEATURE, "-1"], undefined);
+    c.push(msg(1), undefined);
+    c.push(msg(2), undefined);
+    c.push([B("HELLO")], undefined);
+    c.push(msg(3), undefined);
+    c.push(msg(4), undefined);
+    await nextTurn();
+    expect(str(l.sent[0]!)).toEqual(["HELLO", BATCH_FEATURE, "-1"]);
+    expect(str(l.sent[1]!.slice(0, 1))).toEqual(["BATCH"]);
+    expect(str(l.sent[2]!)).toEqual(["HELLO"]);
+    expect(str(l.sent[3]!.slice(0, 1))).toEqual(["BATCH"]);
+    expect(messages(l.sent)).toEqual([
+      ["HELLO", BATCH_FEATURE, "-1"],
+      ["a.b", "1"],
+      ["a.b", "2"],
+      ["HELLO"],
+      ["a.b", "3"],
+      ["a.b", "4"],
+    ]);
+  });
+
+  test("a connection that does not take batches gets each message as it is (never packed), in order", async () => {
     const l = link(0);
     const c = new Coalescer(l);
     for (let i = 0; i < 10; i++) c.push(msg(i), undefined);
@@ -167,7 +286,10 @@ describe("Coalescer", () => {
     c.push([B("a.b"), ...Array.from({ length: 300 }, () => B("x"))], undefined);
     c.push(msg(2), undefined);
     await nextTurn();
-    expect(l.sent.map((f) => f.length)).toEqual([2, 2, 301, 2]);
+    // Each alone (packed as far as 128 bytes go), the long one's other frames after its packed first frame.
+    expect(l.sent.length).toBe(4);
+    expect(l.sent[2]!.length).toBeGreaterThan(255);
+    expect(messages(l.sent).map((m) => m.length)).toEqual([2, 2, 301, 2]);
     const errors: unknown[] = [];
     c.push(msg(3), (e) => errors.push(e));
     c.push(msg(4), (e) => errors.push(e));
@@ -202,7 +324,7 @@ async function collect(
     if (frames[0]!.toString() === "BATCH") {
       commands.push(...(unpackBatch(frames) as Buffer[][]));
       bodies.push(frames[1]!.length);
-    } else commands.push(frames);
+    } else commands.push(unpacked(frames));
   }
   return { raw, commands, bodies };
 }
@@ -249,7 +371,7 @@ describe("negotiation and fallback (raw peers)", () => {
     for (let i = 0; i < 100; i++) client.send(conn, "a.b", [String(i)]);
     const { raw, commands } = await collect(fake.router, 100, true);
     expect(commands.map(str)).toEqual(Array.from({ length: 100 }, (_, i) => ["a.b", String(i)]));
-    expect(raw[0]).toEqual(["a.b", "0"]); // the first went out at once
+    expect(raw[0]!.length).toBe(1); // the first went out at once, packed in one frame
     expect(raw.length).toBeLessThan(100);
     expect(raw.filter((m) => m[0] === "BATCH").length).toBeGreaterThan(0);
   });
@@ -291,6 +413,22 @@ describe("negotiation and fallback (raw peers)", () => {
     });
     await fake.router.send([route, "UNKNOWNCOMMAND", "BATCH"]);
     await waitFor(() => client.logs.some((l) => /coalescing is off/.test(l.message)), "the client to stop batching");
+    for (let i = 0; i < 10; i++) client.send(conn, "a.b", [String(i)]);
+    const { raw } = await collect(fake.router, 10, true);
+    expect(raw).toEqual(Array.from({ length: 10 }, (_, i) => ["a.b", String(i)]));
+  });
+
+  test("a server that answers a packed message with UNKNOWNCOMMAND (as C++ OxenMQ would) gets plain frames after", async () => {
+    const fake = await fakeServer(["HELLO", BATCH_FEATURE, "-1"]);
+    const client = await makeOmq();
+    await client.start();
+    const conn = await client.connectRemote(new Address(fake.endpoint, fake.keys.publicKey));
+    client.send(conn, "a.b", ["first"]);
+    const [route, first, ...rest] = await fake.router.receive();
+    expect(rest).toEqual([]);
+    expect(str(unpacked([first!]))).toEqual(["a.b", "first"]);
+    await fake.router.send([route!, "UNKNOWNCOMMAND", first!]); // C++ echoes the command frame it did not know
+    await waitFor(() => client.logs.some((l) => /coalescing is off/.test(l.message)), "the client to stop packing");
     for (let i = 0; i < 10; i++) client.send(conn, "a.b", [String(i)]);
     const { raw } = await collect(fake.router, 10, true);
     expect(raw).toEqual(Array.from({ length: 10 }, (_, i) => ["a.b", String(i)]));
@@ -359,6 +497,31 @@ describe("our server (raw clients)", () => {
     expect(raw.filter((m) => m[0] === "BATCH").length).toBeGreaterThan(0);
   });
 
+  test("clients that connect at once all get a plain HELLO, whatever the handshake gate holds (many rounds)", async () => {
+    for (let round = 0; round < 10; round++) {
+      const clients = await Promise.all(Array.from({ length: 8 }, () => client(["HI", BATCH_FEATURE, "-1"])));
+      for (const { d } of clients) expect(str(await d.receive())).toEqual(["HELLO", BATCH_FEATURE, "1048576"]);
+      for (const { d } of clients) d.close();
+    }
+  });
+
+  test("a request sent packed is answered packed (in one frame when small) to a client that offered the feature", async () => {
+    const { d } = await client(["HI", BATCH_FEATURE, "-1"]);
+    await d.receive(); // HELLO
+    await d.send(packLeading([B("pub.echo"), tag(1), B("small")], 1 << 20));
+    const small = await d.receive();
+    expect(small.length).toBe(1);
+    expect(str(unpacked(small))).toEqual(["REPLY", tag(1).toString(), "small"]);
+    const big = randomBytes(5000);
+    await d.send(packLeading([B("pub.echo"), tag(2), big], 1 << 20));
+    const reply = await d.receive();
+    expect(reply.length).toBe(2); // [REPLY, tag] packed, then the payload as it is
+    expect(unpacked(reply)).toEqual([B("REPLY"), tag(2), big]);
+    // The request form of an error word goes packed too.
+    await d.send(packLeading([B("adm.whoami"), tag(3)], 1 << 20));
+    expect(str(unpacked(await d.receive()))).toEqual(["FORBIDDEN", "REPLY", tag(3).toString()]);
+  });
+
   test("a server with coalesce: false answers a plain HELLO", async () => {
     const other = await makeOmq({ coalesce: false });
     const ep = other.listenCurve("tcp://127.0.0.1:0");
@@ -370,9 +533,13 @@ describe("our server (raw clients)", () => {
     // And a batch is an unknown command to it, as to C++ OxenMQ.
     await d.send(packBatch([[B("a.b")], [B("c.d")]]));
     expect(str(await d.receive())).toEqual(["UNKNOWNCOMMAND", "BATCH"]);
+    // A packed message too: its first frame comes back as the unknown command.
+    const packed = packLeading([B("pub.echo"), tag(1), B("x")], 1 << 20);
+    await d.send(packed);
+    expect(await d.receive()).toEqual([B("UNKNOWNCOMMAND"), packed[0]]);
   });
 
-  test("every message of a batch has the identity of its connection, and no more access", async () => {
+  test("every message of a batch, and a packed message, has the identity of its connection, and no more access", async () => {
     const basic = await client(["HI", BATCH_FEATURE, "-1"], "basic");
     const none = await client(["HI", BATCH_FEATURE, "-1"]);
     for (const c of [basic, none]) await c.d.receive(); // HELLO
@@ -381,23 +548,29 @@ describe("our server (raw clients)", () => {
       [B("adm.whoami"), tag(2)],
       [B("pub.whoami"), tag(3)],
     ];
-    await basic.d.send(packBatch(batch));
-    await none.d.send(packBatch(batch));
+    for (const c of [basic, none]) {
+      await c.d.send(packBatch(batch));
+      // And alone, packed.
+      await c.d.send(packLeading([B("adm.whoami"), tag(4)], 1 << 20));
+      await c.d.send(packLeading([B("pub.whoami"), tag(5)], 1 << 20));
+    }
     for (const [c, level] of [
       [basic, "basic"],
       [none, "none"],
     ] as const) {
-      const { commands } = await collect(c.d, 3);
+      const { commands } = await collect(c.d, 5);
       const hex = toHex(c.keys.publicKey);
       expect(commands.map(str)).toEqual([
         ["REPLY", tag(1).toString(), hex, level],
         ["FORBIDDEN", "REPLY", tag(2).toString()],
         ["REPLY", tag(3).toString(), hex, level],
+        ["FORBIDDEN", "REPLY", tag(4).toString()],
+        ["REPLY", tag(5).toString(), hex, level],
       ]);
     }
   });
 
-  test("a batch is accepted from a client that did not negotiate (a reconnect starts without HI)", async () => {
+  test("a batch or a packed message is accepted from a client that did not negotiate (a reconnect starts without HI)", async () => {
     const { d } = await client(["pub.echo", tag(0), "first"]);
     expect(str(await d.receive())).toEqual(["REPLY", tag(0).toString(), "first"]);
     await d.send(
@@ -406,10 +579,12 @@ describe("our server (raw clients)", () => {
         [B("pub.echo"), tag(2), B("b")],
       ]),
     );
-    const { raw } = await collect(d, 2);
+    await d.send(packLeading([B("pub.echo"), tag(3), B("c")], 1 << 20));
+    const { raw } = await collect(d, 3);
     expect(raw).toEqual([
       ["REPLY", tag(1).toString(), "a"],
       ["REPLY", tag(2).toString(), "b"],
+      ["REPLY", tag(3).toString(), "c"],
     ]); // and the replies to a connection that did not ask for batches are plain
   });
 
@@ -443,9 +618,9 @@ describe("our server (raw clients)", () => {
       await d.send(batch);
       // A request after it, on the same connection: served in order, so the batch has been handled by its reply.
       await d.send(["pub.echo", tag(++t), "sync"]);
-      const reply = str(await d.receive());
-      if (reply[0] === "BATCH") throw new Error(`unexpected batch reply ${reply.join(",")}`);
-      expect(reply).toEqual(["REPLY", tag(t).toString(), "sync"]);
+      const reply = await d.receive();
+      if (str(reply)[0] === "BATCH") throw new Error(`unexpected batch reply ${str(reply).join(",")}`);
+      expect(str(unpacked(reply))).toEqual(["REPLY", tag(t).toString(), "sync"]); // alone: packed
       expect(counted).toEqual(malformed ? [] : ids);
     }
     expect(server.logs.filter((l) => l.level === "warn" && /malformed batch/.test(l.message)).length).toBeGreaterThan(
@@ -454,7 +629,69 @@ describe("our server (raw clients)", () => {
   });
 });
 
+/** Ways to make a packed `pub.count` message malformed. */
+const packedBreakers: Array<(id: string, k: number) => Buffer[]> = [
+  (id) => [Buffer.concat([Buffer.from([0, 0]), B(id)])], // no parts
+  () => [Buffer.from([0])], // no part count
+  (id, k) => [(packLeading([B("pub.count"), B(id)], 1 << 20)[0] as Buffer).subarray(0, -1 - (k % 4))], // cut short
+  (id) => [Buffer.concat([packLeading([B("pub.count"), B(id)], 1 << 20)[0] as Buffer, Buffer.from([7])])], // bytes after
+  (id) => packLeading([B(""), B(id)], 1 << 20) as Buffer[], // an empty command
+  (id) => packLeading([Buffer.from([0, 1, 0, 0, 0, 1, 0x61]), B(id)], 1 << 20) as Buffer[], // packed twice
+  (id) => packLeading([B("BATCH"), B(id)], 1 << 20) as Buffer[], // a batch inside
+  (id) => packLeading([B("HI"), B(id)], 1 << 20) as Buffer[], // a handshake
+];
+
+test("malformed packed messages are dropped with a log line, and the connection goes on (many rounds)", async () => {
+  const counted: string[] = [];
+  const server = await makeOmq({ logLevel: "info" });
+  server
+    .addCategory("pub", "none")
+    .addCommand("count", (m) => void counted.push(m.data[0]!.toString()))
+    .addRequestCommand("echo", (m) => m.reply(...m.data));
+  const ep = server.listenCurve("tcp://127.0.0.1:0");
+  await server.start();
+  const d = rawDealer(await ep, { serverKey: server.publicKey, keys: await generateKeyPair(), receiveTimeout: 5000 });
+  sockets.push(d);
+  await d.send(["HI", BATCH_FEATURE, "-1"]);
+  await d.receive();
+  const sync = Buffer.from("sync-tag");
+  for (let round = 0; round < 400; round++) {
+    const id = `n${round}`;
+    const malformed = Math.random() < 0.5;
+    counted.length = 0;
+    await d.send(
+      malformed
+        ? packedBreakers[round % packedBreakers.length]!(id, round)
+        : packLeading([B("pub.count"), B(id)], 1 << 20),
+    );
+    // A request after it, on the same connection: served in order, so the message has been handled by its reply.
+    await d.send(["pub.echo", sync, String(round)]);
+    expect(str(unpacked(await d.receive()))).toEqual(["REPLY", "sync-tag", String(round)]);
+    expect(counted).toEqual(malformed ? [] : [id]);
+  }
+  expect(
+    server.logs.filter((l) => l.level === "warn" && /malformed packed message/.test(l.message)).length,
+  ).toBeGreaterThan(100);
+});
+
 describe("between two of our nodes", () => {
+  test("one request at a time, of every size around the packing limit, round trips exactly", async () => {
+    const server = await makeOmq();
+    server.addCategory("pub", "none").addRequestCommand("echo", (m) => m.reply(...m.data));
+    const ep = server.listenCurve("tcp://127.0.0.1:0");
+    await server.start();
+    const client = await makeOmq();
+    await client.start();
+    const conn = await client.connectRemote(new Address(await ep, server.publicKey));
+    const sizes = [...Array.from({ length: 140 }, (_, i) => i), 200, 1000, 70_000];
+    for (const size of sizes)
+      for (const parts of [1, 2, 3]) {
+        const data = Array.from({ length: parts }, (_, p) => randomBytes(p === parts - 1 ? size : size >> 2));
+        expect(await client.request(conn, "pub.echo", data)).toEqual(data);
+      }
+    expect(await client.request(conn, "pub.echo")).toEqual([]);
+  });
+
   test("commands and requests in one turn arrive in order, each with its connection's identity", async () => {
     const seen: string[] = [];
     const server = await makeOmq({ logLevel: "info" });

@@ -9,7 +9,7 @@ import type { PendingRequests } from "./requests.js";
 import type { Scheduler } from "../dispatch/scheduler.js";
 import type { Frame } from "../wire/frames.js";
 import type { Conn } from "../auth/routes.js";
-import { BATCH_COMMAND, isBatch, peerLimit, unpackBatch } from "../wire/batch.js";
+import { BATCH_COMMAND, isBatch, isPacked, PACKED, peerLimit, unpackBatch, unpackLeading } from "../wire/batch.js";
 
 /** The sender of one incoming message, with everything that was proven about it. */
 export interface Peer {
@@ -57,9 +57,22 @@ export function handleMessage(host: ProtocolHost, peer: Peer, frames: Buffer[]):
     host.log.warn(() => `Dropping empty message from ${peer.conn}`);
     return;
   }
-  // Batches are only unpacked while coalescing is on; otherwise BATCH is an unknown command, as it is to C++.
-  if (host.batchOffer && isBatch(cmdFrame)) return onBatch(host, peer, frames);
+  // Packed messages and batches are only read while coalescing is on; otherwise they are unknown commands, as to C++.
+  if (host.batchOffer) {
+    if (cmdFrame[0] === PACKED) return onPacked(host, peer, frames);
+    if (isBatch(cmdFrame)) return onBatch(host, peer, frames);
+  }
   handleOne(host, peer, cmdFrame, frames);
+}
+
+/** A packed message (docs/protocol.md#coalescing): handled as its parts, or dropped with a log line if malformed. */
+function onPacked(host: ProtocolHost, peer: Peer, frames: Buffer[]): void {
+  const parts = unpackLeading(frames);
+  if (typeof parts === "string") {
+    host.log.warn(() => `Dropping a malformed packed message from ${peer.conn}: ${parts}`);
+    return;
+  }
+  handleOne(host, peer, parts[0]!, parts);
 }
 
 function handleOne(host: ProtocolHost, peer: Peer, cmdFrame: Buffer, frames: Buffer[]): void {
@@ -149,9 +162,9 @@ function onErrorWord(host: ProtocolHost, peer: Peer, word: WireErrorWord, frames
   }
   if (frames.length === 2) {
     const what = utf8(frames[1]);
-    if (what === BATCH_COMMAND && peer.outgoing) {
-      // The server does not take batches after all (a server that is not ours took the address over): what went in
-      // batches is lost, but nothing more is sent that way on this connection.
+    if ((what === BATCH_COMMAND || isPacked(frames[1]!)) && peer.outgoing) {
+      // The server does not take batches after all (a server that is not ours took the address over): what went
+      // packed or in batches is lost, but nothing more is sent that way on this connection.
       peer.outgoing.peerBatchBytes = 0;
       host.log.warn(`${peer.conn} answered a batch with ${word}: coalescing is off on this connection`);
       return;

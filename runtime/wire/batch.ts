@@ -9,6 +9,10 @@ import { constantFrame, type Frame } from "./frames.js";
  * One frame rather than one per part: libzmq encrypts, and zeromq.js hands over, every frame on its own, and for
  * small messages that per-frame work is most of the cost.
  *
+ * A message sent alone is *packed*: its leading parts (command, tag, status: whatever fits in `PACK_BYTES`) travel in
+ * its first frame, a zero byte followed by them in the body layout of a one-message batch; its other parts follow as
+ * frames of their own. `[cmd][tag][payload]` becomes `[\0 cmd tag][payload]`, or one frame when the payload is small.
+ *
  * A node offers batches with two extra frames on HI: `["HI", "batch/1", maxMessageSize]`, the largest frame it takes
  * (libzmq's limit, which applies per frame; -1 for none). A node that accepts answers `["HELLO", "batch/1",
  * maxMessageSize]`, and each side keeps the bodies it sends within the other's limit. C++ OxenMQ ignores the frames
@@ -26,6 +30,15 @@ export const MAX_BATCH_MESSAGES = 64;
 export const SEND_BATCH_MESSAGES = 32;
 /** …and a body of at most this many bytes (or the peer's max message size, if smaller). */
 export const SEND_BATCH_BYTES = 256 * 1024;
+
+/** The first byte of a packed message (no command name starts with it: a command is text, and never empty). */
+export const PACKED = 0x00;
+/**
+ * The most a packed first frame holds. zeromq.js copies a frame of up to 128 bytes and hands a larger one to libzmq
+ * without copying; libzmq then lets go of it on its I/O thread, which wakes the sending thread to release it, and
+ * that wake-up costs more than the frames packing saves. So packing never makes a frame larger than 128 bytes.
+ */
+export const PACK_BYTES = 128;
 
 const batchFrame = constantFrame(BATCH_COMMAND);
 /** Commands that are never batched, so never accepted in a batch. */
@@ -51,20 +64,26 @@ export function packBatch(
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i]!;
     body[pos++] = m.length;
-    for (let j = 0; j < m.length; j++) {
-      const f = m[j]!;
-      if (typeof f === "string") {
-        const len = body.write(f, pos + 4);
-        body.writeUInt32BE(len, pos);
-        pos += 4 + len;
-      } else {
-        body.writeUInt32BE(f.byteLength, pos);
-        body.set(f, pos + 4);
-        pos += 4 + f.byteLength;
-      }
-    }
+    pos = writeFrames(body, pos, m, m.length);
   }
   return [batchFrame, body];
+}
+
+/** Writes the first `n` frames, each as a 4-byte big-endian length and its bytes, at `pos`; returns the end. */
+function writeFrames(out: Buffer, pos: number, frames: readonly Frame[], n: number): number {
+  for (let j = 0; j < n; j++) {
+    const f = frames[j]!;
+    if (typeof f === "string") {
+      const len = out.write(f, pos + 4);
+      out.writeUInt32BE(len, pos);
+      pos += 4 + len;
+    } else {
+      out.writeUInt32BE(f.byteLength, pos);
+      out.set(f, pos + 4);
+      pos += 4 + f.byteLength;
+    }
+  }
+  return pos;
 }
 
 /**
@@ -96,6 +115,7 @@ export function unpackBatch(frames: readonly Buffer[]): Buffer[][] | string {
     }
     const cmd = m[0]!;
     if (cmd.length === 0) return `message ${out.length} has an empty command`;
+    if (cmd[0] === PACKED) return `message ${out.length} is packed`;
     if (isBatch(cmd)) return `message ${out.length} is itself a batch`;
     if (NOT_BATCHED.has(cmd.toString("latin1"))) return `message ${out.length} is a handshake (${cmd.toString()})`;
     out.push(m);
@@ -111,6 +131,78 @@ export function unpackBatch(frames: readonly Buffer[]): Buffer[][] | string {
       m[j] = own.subarray(off, off + m[j]!.length);
     }
   }
+  return out;
+}
+
+/**
+ * The message with its leading parts packed into its first frame (as many as fit in `PACK_BYTES`, or in `limit`,
+ * the peer's largest frame, if smaller), or the frames as they are when fewer than two fit.
+ */
+export function packLeading(frames: Frame[], limit: number): Frame[] {
+  const cap = Math.min(PACK_BYTES, limit);
+  let size = 2;
+  let n = 0;
+  while (n < frames.length && n < 255) {
+    const f = frames[n]!;
+    const next = size + 4 + (typeof f === "string" ? Buffer.byteLength(f) : f.byteLength);
+    if (next > cap) break;
+    size = next;
+    n++;
+  }
+  if (n < 2) return frames;
+  const head = Buffer.allocUnsafe(size);
+  head[0] = PACKED;
+  head[1] = n;
+  writeFrames(head, 2, frames, n);
+  if (n === frames.length) return [head];
+  const out: Frame[] = [head];
+  for (let i = n; i < frames.length; i++) out.push(frames[i]!);
+  return out;
+}
+
+/**
+ * A handshake (HI, HELLO, BYE) always travels as it is, never packed or batched: the other side reads it before it
+ * knows whether we coalesce. (A HELLO can reach the coalescer: one held while the listener's gate holds sends is
+ * released after its connection has started taking batches.)
+ */
+export function isHandshake(frames: readonly Frame[]): boolean {
+  const f = frames[0];
+  if (typeof f === "string") return NOT_BATCHED.has(f);
+  if (f === undefined || f.length > 5 || (f[0] !== 0x48 && f[0] !== 0x42)) return false; // 'H', 'B'
+  return NOT_BATCHED.has(Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString("latin1"));
+}
+
+/** Whether a message's first frame is a packed one. */
+export function isPacked(first: Buffer): boolean {
+  return first.length > 0 && first[0] === PACKED;
+}
+
+/**
+ * The parts of a packed message (its first frame's, then its other frames), or why it is malformed: the first frame
+ * must parse to its last byte and hold 1 to 255 parts, and the command may not be empty, packed again, a batch or a
+ * handshake. The parts are views of the message's own frame.
+ */
+export function unpackLeading(frames: readonly Buffer[]): Buffer[] | string {
+  const head = frames[0]!;
+  if (head.length < 2) return "no part count";
+  const n = head[1]!;
+  if (n === 0) return "no parts";
+  const out: Buffer[] = [];
+  let pos = 2;
+  for (let j = 0; j < n; j++) {
+    if (pos + 4 > head.length) return "cut short";
+    const len = head.readUInt32BE(pos);
+    pos += 4;
+    if (len > head.length - pos) return "cut short";
+    out.push(head.subarray(pos, (pos += len)));
+  }
+  if (pos !== head.length) return "bytes after its last part";
+  const cmd = out[0]!;
+  if (cmd.length === 0) return "an empty command";
+  if (cmd[0] === PACKED) return "packed twice";
+  if (isBatch(cmd)) return "a batch inside";
+  if (NOT_BATCHED.has(cmd.toString("latin1"))) return `a handshake (${cmd.toString()})`;
+  for (let i = 1; i < frames.length; i++) out.push(frames[i]!);
   return out;
 }
 
@@ -155,10 +247,11 @@ export interface BatchLink {
 
 /**
  * Coalesces the messages for one connection (docs/protocol.md#coalescing). The first message of a turn of the event
- * loop goes out at once, as it is: nothing ever waits for company, and one request at a time travels exactly as
- * without coalescing. Those that follow in the same turn wait for its end (an immediate), or until enough of them
- * make a batch, and then go out in batches while the connection takes them (one by one otherwise). A batch never
- * waits for the reply to another: several can be on the way, so both ends keep working.
+ * loop goes out at once, packed: nothing ever waits for company. Those that follow in the same turn wait for its end
+ * (an immediate), or until enough of them make a batch, and then go out in batches while the connection takes them
+ * (one by one otherwise). A batch never waits for the reply to another: several can be on the way, so both ends keep
+ * working. Whether the connection takes packed messages and batches is asked at each send, of the connection the
+ * message goes out on then.
  */
 export class Coalescer {
   private frames: Frame[][] = [];
@@ -181,7 +274,7 @@ export class Coalescer {
     if (!this.open) {
       this.open = true;
       setImmediate(this.endOfTurn);
-      this.link.sendNow(frames, done);
+      this.sendOne(frames, done, this.link.batchLimit());
       return;
     }
     if (this.frames.push(frames) >= SEND_BATCH_MESSAGES) {
@@ -204,7 +297,7 @@ export class Coalescer {
       return;
     }
     if (limit === 0 || frames.length === 1) {
-      for (let i = 0; i < frames.length; i++) this.link.sendNow(frames[i]!, dones[i]);
+      for (let i = 0; i < frames.length; i++) this.sendOne(frames[i]!, dones[i], limit);
       return;
     }
     let start = 0;
@@ -213,21 +306,26 @@ export class Coalescer {
       let bytes = 0;
       while (end < frames.length && end - start < SEND_BATCH_MESSAGES) {
         const m = frames[end]!;
-        if (m.length > 255) break;
+        if (m.length > 255 || isHandshake(m)) break;
         const b = batchedSize(m);
         if (bytes + b > limit) break;
         bytes += b;
         end++;
       }
       if (end - start <= 1) {
-        // The only one left, or one too large (or of too many frames) for a batch: as it is.
-        this.link.sendNow(frames[start]!, dones[start]);
+        // The only one left, or one too large (or of too many frames, or a handshake) for a batch: alone.
+        this.sendOne(frames[start]!, dones[start], limit);
         start++;
         continue;
       }
       this.link.sendNow(packBatch(frames.slice(start, end), bytes), fanOut(dones.slice(start, end)));
       start = end;
     }
+  }
+
+  /** One message alone: packed while the connection takes batches (`limit` > 0) unless a handshake, else as it is. */
+  private sendOne(frames: Frame[], done: Done, limit: number | undefined): void {
+    this.link.sendNow(limit && !isHandshake(frames) ? packLeading(frames, limit) : frames, done);
   }
 }
 

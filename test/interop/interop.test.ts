@@ -182,7 +182,8 @@ describe("C++ OxenMQ client → our server", () => {
   });
 
   test("coalescing is never offered to a C++ client: 2,000 requests, 64 at a time, all answered", async () => {
-    // A batch would reach the C++ client as an unknown command "BATCH", and its requests would time out.
+    // A batch would reach the C++ client as an unknown command "BATCH", a packed reply as an unknown command too, and
+    // its requests would time out.
     const b = await cpp();
     await b.start();
     const bc = await b.connect(curve);
@@ -246,8 +247,8 @@ describe("our client → C++ OxenMQ server", () => {
   });
 
   test("a C++ server answers our batch offer with a plain HELLO, and gets plain frames: 150 requests in one turn", async () => {
-    // The C++ server saw HI with two frames it ignores; a batch would be an unknown command "BATCH" to it. (150: C++
-    // queues at most 200 commands of a category and drops the rest.)
+    // The C++ server saw HI with two frames it ignores; a batch would be an unknown command "BATCH" to it, and so would
+    // a packed first request. (150: C++ queues at most 200 commands of a category and drops the rest.)
     const before = gotFrom(c, "public.echo").length;
     const replies = await Promise.all(
       Array.from({ length: 150 }, (_, i) => ours.request(conn, "public.echo", [String(i)])),
