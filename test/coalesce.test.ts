@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { randomBytes } from "node:crypto";
-import { Router, type Dealer } from "zeromq";
+import { Dealer, Router } from "zeromq";
+import { Log } from "../runtime/base/log.js";
+import { Outgoing } from "../runtime/net/outgoing.js";
 import { toZ85 } from "../runtime/base/encoding.js";
 import { Address, generateKeyPair, toHex, type KeyPair, type Message } from "../runtime/index.js";
 import {
@@ -59,11 +61,17 @@ describe("batch framing", () => {
     expect(packBatch([["a.b", "é"], [B("c")]])[1]).toEqual(body(["a.b", "é"], ["c"])); // strings as UTF-8
   });
 
-  test("a frame a handler keeps does not keep the rest of the batch in memory", () => {
-    const out = unpackBatch([B("BATCH"), body(["a.keep", "token"], ["x.y", Buffer.alloc(900_000)])]) as Buffer[][];
+  test("a frame a handler keeps does not keep the rest of the batch, nor of its message, in memory", () => {
+    const big = Buffer.alloc(900_000);
+    const out = unpackBatch([
+      B("BATCH"),
+      body(["a.keep", "token"], ["x.y", big], ["a.keep", "key", big]),
+    ]) as Buffer[][];
     expect(out[0]![1]!.toString()).toBe("token");
     expect(out[0]![1]!.buffer.byteLength).toBeLessThan(100_000);
     expect(out[1]![1]!.length).toBe(900_000);
+    expect(out[2]![1]!.toString()).toBe("key");
+    expect(out[2]![1]!.buffer.byteLength).toBeLessThan(100_000);
   });
 
   const ok = body(["a.b", "1"], ["c.d"]);
@@ -164,6 +172,7 @@ describe("packed messages", () => {
     ["a HI", [head("HI", BATCH_FEATURE, "-1")]],
     ["a HELLO", [head("HELLO", BATCH_FEATURE)]],
     ["a BYE", [head("BYE")]],
+    ["a first frame over 128 bytes", [head("a.b", Buffer.alloc(PACK_BYTES))]],
   ])("rejected: %s", (_what, frames) => {
     expect(typeof unpackLeading(frames)).toBe("string");
   });
@@ -268,6 +277,36 @@ describe("Coalescer", () => {
       ["a.b", "3"],
       ["a.b", "4"],
     ]);
+  });
+
+  test("a command the receiver would refuse in a batch travels alone, as it is; the others are still batched", async () => {
+    for (const odd of ["", "BATCH", "\u0000x", B(""), B("BATCH"), Buffer.from([0, 1])]) {
+      const l = link();
+      const c = new Coalescer(l);
+      c.push(msg(0), undefined);
+      c.push(msg(1), undefined);
+      c.push(msg(2), undefined);
+      c.push([odd, B("?")], undefined);
+      c.push(msg(3), undefined);
+      c.push(msg(4), undefined);
+      await nextTurn();
+      expect(l.sent.length).toBe(4);
+      expect(l.sent[2]!.map((f) => Buffer.from(f))).toEqual([Buffer.from(odd), B("?")]);
+      for (const i of [1, 3]) expect(str(l.sent[i]!.slice(0, 1))).toEqual(["BATCH"]);
+    }
+  });
+
+  test("a small buffer reused between sends in one turn: each message carries what it held when sent", async () => {
+    const l = link();
+    const c = new Coalescer(l);
+    const scratch = Buffer.alloc(8);
+    for (let i = 0; i < 5; i++) {
+      scratch.writeUInt32BE(i);
+      c.push([B("a.b"), scratch], undefined);
+    }
+    await nextTurn();
+    const sent = messages(l.sent).map((m) => Buffer.from(m[1]!, "latin1").readUInt32BE(0));
+    expect(sent).toEqual([0, 1, 2, 3, 4]);
   });
 
   test("a connection that does not take batches gets each message as it is (never packed), in order", async () => {
@@ -503,6 +542,17 @@ describe("our server (raw clients)", () => {
       for (const { d } of clients) expect(str(await d.receive())).toEqual(["HELLO", BATCH_FEATURE, "1048576"]);
       for (const { d } of clients) d.close();
     }
+  });
+
+  test("a later plain HI withdraws the offer: replies go plain again", async () => {
+    const { d } = await client(["HI", BATCH_FEATURE, "-1"]);
+    expect(str(await d.receive())).toEqual(["HELLO", BATCH_FEATURE, "1048576"]);
+    await d.send(["pub.echo", tag(1), "x"]);
+    expect((await d.receive()).length).toBe(1); // packed
+    await d.send(["HI"]);
+    expect(str(await d.receive())).toEqual(["HELLO"]);
+    await d.send(["pub.echo", tag(2), "x"]);
+    expect(str(await d.receive())).toEqual(["REPLY", tag(2).toString(), "x"]);
   });
 
   test("a request sent packed is answered packed (in one frame when small) to a client that offered the feature", async () => {
@@ -749,4 +799,72 @@ test("replies given just before the server's sockets close still go out (close f
   const got = await Promise.all(replies);
   expect(got.map((r) => r.map(String))).toEqual(Array.from({ length: N }, (_, i) => ["done", String(i)]));
   await closing;
+});
+
+describe("our client's sends", () => {
+  for (const coalesce of [true, false])
+    test(`a buffer reused between sends in one turn: each message carries what it held (coalesce: ${coalesce})`, async () => {
+      const seen: number[] = [];
+      const server = await makeOmq({ logLevel: "warn", coalesce });
+      server.addCategory("pub", "none").addCommand("note", (m) => void seen.push(m.data[0]!.readUInt32BE(0)));
+      const ep = server.listenCurve("tcp://127.0.0.1:0");
+      await server.start();
+      const client = await makeOmq({ logLevel: "warn", coalesce });
+      await client.start();
+      const conn = await client.connectRemote(new Address(await ep, server.publicKey));
+      const scratch = Buffer.alloc(8);
+      for (let i = 0; i < 40; i++) {
+        scratch.writeUInt32BE(i, 0);
+        client.send(conn, "pub.note", [scratch]);
+      }
+      await waitFor(() => seen.length === 40, "40 notes");
+      expect(seen).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    });
+
+  for (const odd of ["", "BATCH", "\u0000x"])
+    test(`one odd command (${JSON.stringify(odd)}) among others in a turn loses only itself`, async () => {
+      const seen: string[] = [];
+      const server = await makeOmq({ logLevel: "warn" });
+      server
+        .addCategory("x", "none")
+        .addCommand("n", (m) => void seen.push(m.data[0]!.toString()))
+        .addRequestCommand("sync", (m) => m.reply());
+      const ep = server.listenCurve("tcp://127.0.0.1:0");
+      await server.start();
+      const client = await makeOmq({ logLevel: "warn" });
+      await client.start();
+      const conn = await client.connectRemote(new Address(await ep, server.publicKey));
+      for (let i = 0; i < 10; i++) client.send(conn, "x.n", [String(i)]);
+      client.send(conn, odd, ["?"]);
+      for (let i = 10; i < 20; i++) client.send(conn, "x.n", [String(i)]);
+      await client.request(conn, "x.sync"); // after all of them on the same connection
+      expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
+    });
+
+  test("a HELLO read after the connection was reported lost does not turn batching on", () => {
+    const socket = new Dealer({ linger: 0, sendTimeout: 0 });
+    try {
+      const o = new Outgoing(
+        7,
+        socket,
+        new Uint8Array(),
+        "none",
+        false,
+        "tcp://127.0.0.1:1",
+        new Log(undefined),
+        Infinity,
+      );
+      o.sayHi(["HI", BATCH_FEATURE, "-1"]);
+      o.disconnected(); // libzmq's event, read before the HELLO of the server that is gone
+      o.helloOffer(1000);
+      expect(o.peerBatchBytes).toBe(0);
+      o.sayHi(["HI", BATCH_FEATURE, "-1"]); // a fresh HI on the connection as it is now
+      o.helloOffer(1000);
+      expect(o.peerBatchBytes).toBe(1000);
+      o.disconnected();
+      expect(o.peerBatchBytes).toBe(0);
+    } finally {
+      socket.close();
+    }
+  });
 });

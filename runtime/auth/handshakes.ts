@@ -26,6 +26,8 @@ export interface GateHost {
    * event libzmq emitted before it.
    */
   barrier(): string;
+  /** Called just before sends to routes start to be held (an approval is about to leave). */
+  holding(): void;
   /** Called when sends to routes may flow again. */
   released(): void;
   /** A provisional connection's identity is settled: serve the messages held for it. */
@@ -253,6 +255,7 @@ export class HandshakeGate {
           probes: 0,
           timer: undefined,
         };
+        this.host.holding();
         this.epoch = e;
         if (!(await this.zap.reply(req, level))) {
           this.log.debug(`Handshake from ${req.address} was gone before its approval`);

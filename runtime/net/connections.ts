@@ -76,7 +76,7 @@ export class Connections {
         this.host.defer(() => resolve(new ConnectionID(id, o.pubkey)));
       };
       // C++ OxenMQ ignores the frames after HI and answers a plain HELLO.
-      o.outbox.push([...this.host.hi]);
+      o.sayHi(this.host.hi);
     });
   }
 

@@ -421,6 +421,14 @@ export class Listener implements GateHost {
     return hex !== "" && conn.identity.pubkeyHex === hex ? conn : undefined;
   }
 
+  /**
+   * GateHost: sends are about to be held. What waits for the end of this turn goes out first, so that it keeps its
+   * place ahead of what is held from now on (the approval has not left yet, so the routes are still the ones meant).
+   */
+  holding(): void {
+    for (const conn of this.table.values()) conn.coalescer?.flush();
+  }
+
   /** GateHost: sends may flow again. */
   released(): void {
     while (this.held.length && !this.gate?.holding) {

@@ -15,6 +15,9 @@ export class Outgoing implements BatchLink {
    * server has not said so.
    */
   peerBatchBytes = 0;
+  /** Disconnects libzmq reported so far, and their number when HI went out. */
+  private disconnects = 0;
+  private disconnectsAtHi = 0;
   private coalescer: Coalescer | undefined;
   /** Set while a connect waits for HELLO. */
   onHello: (() => void) | undefined;
@@ -56,6 +59,28 @@ export class Outgoing implements BatchLink {
     else this.outbox.push(frames, done);
   }
 
+  /** HI goes out now (with our batch offer, if coalescing). */
+  sayHi(hi: readonly string[]): void {
+    this.disconnectsAtHi = this.disconnects;
+    this.outbox.push([...hi]);
+  }
+
+  /**
+   * The server's HELLO offered batches up to `limit` bytes (0: it did not). Taken only if the connection has not been
+   * reported lost since HI went out: libzmq reports a disconnect and delivers the messages read before it through
+   * different sockets, so a HELLO read after the report may come from a server that is gone, and the connection may
+   * already lead to another one, which never saw our HI.
+   */
+  helloOffer(limit: number): void {
+    if (this.disconnects === this.disconnectsAtHi) this.peerBatchBytes = limit;
+  }
+
+  /** libzmq reported the connection lost: a reconnected server has not offered batches. */
+  disconnected(): void {
+    this.disconnects++;
+    this.peerBatchBytes = 0;
+  }
+
   /** BatchLink */
   batchLimit(): number {
     return this.peerBatchBytes;
@@ -86,7 +111,7 @@ export class Outgoing implements BatchLink {
         if (ev.type === "end") return;
         this.onEvent?.(ev);
         if (ev.type === "handshake") this.down = undefined;
-        if (ev.type === "disconnect") this.peerBatchBytes = 0;
+        if (ev.type === "disconnect") this.disconnected();
         const why = lostReason(ev);
         if (why !== undefined) {
           this.down = why;

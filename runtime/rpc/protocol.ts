@@ -92,7 +92,11 @@ function handleOne(host: ProtocolHost, peer: Peer, cmdFrame: Buffer, frames: Buf
       if (limit !== undefined) {
         peer.send(["HELLO", ...host.batchOffer!]);
         peer.incoming!.batchBytes = limit;
-      } else peer.send(["HELLO"]);
+      } else {
+        peer.send(["HELLO"]);
+        // A plain HI after one with the offer withdraws it: the peer gets what it asked for last.
+        if (peer.incoming) peer.incoming.batchBytes = 0;
+      }
       return;
     }
     case "HELLO": {
@@ -100,7 +104,7 @@ function handleOne(host: ProtocolHost, peer: Peer, cmdFrame: Buffer, frames: Buf
       const hello = out?.onHello;
       if (hello) {
         out.onHello = undefined;
-        if (host.batchOffer) out.peerBatchBytes = peerLimit(frames) ?? 0;
+        if (host.batchOffer) out.helloOffer(peerLimit(frames) ?? 0);
         hello();
       } else host.log.warn(`Got unexpected 'HELLO' from ${peer.conn}; ignoring`);
       return;

@@ -41,8 +41,8 @@ export const PACKED = 0x00;
 export const PACK_BYTES = 128;
 
 const batchFrame = constantFrame(BATCH_COMMAND);
-/** Commands that are never batched, so never accepted in a batch. */
-const NOT_BATCHED = new Set(["HI", "HELLO", "BYE"]);
+/** Handshakes are never batched, so never accepted in a batch; nor is a batch. */
+const NOT_BATCHED = new Set(["HI", "HELLO", "BYE", BATCH_COMMAND]);
 
 /** The bytes a message takes in a batch body. */
 export function batchedSize(frames: readonly Frame[]): number {
@@ -89,22 +89,20 @@ function writeFrames(out: Buffer, pos: number, frames: readonly Frame[], n: numb
 /**
  * The messages of a batch `["BATCH", body]`, in order, or why it is malformed. Accepted only if it is exactly two
  * frames, the body parses to its last byte, every message has 1 to 255 frames, there are 1 to 64 messages, and none
- * has an empty command, is itself a batch, or is a handshake (HI, HELLO, BYE: never batched): a batch is taken whole
- * or not at all. Each message's frames are views of a copy of its own bytes, so a frame a handler keeps does not keep
- * the whole batch in memory.
+ * has an empty command, is packed, is itself a batch, or is a handshake (HI, HELLO, BYE: never batched): a batch is
+ * taken whole or not at all. Each frame is a copy of its own bytes, so a frame a handler keeps keeps nothing else in
+ * memory.
  */
 export function unpackBatch(frames: readonly Buffer[]): Buffer[][] | string {
   if (frames.length !== 2) return `${frames.length} frames (a batch has 2)`;
   const body = frames[1]!;
   if (body.length === 0) return "an empty body";
   const out: Buffer[][] = [];
-  const ranges: number[] = [];
   let pos = 0;
   while (pos < body.length) {
     if (out.length === MAX_BATCH_MESSAGES) return `more than ${MAX_BATCH_MESSAGES} messages`;
     const n = body[pos++]!;
     if (n === 0) return `message ${out.length} has no frames`;
-    const start = pos;
     const m = new Array<Buffer>(n);
     for (let j = 0; j < n; j++) {
       if (pos + 4 > body.length) return `message ${out.length} is cut short`;
@@ -119,17 +117,11 @@ export function unpackBatch(frames: readonly Buffer[]): Buffer[][] | string {
     if (isBatch(cmd)) return `message ${out.length} is itself a batch`;
     if (NOT_BATCHED.has(cmd.toString("latin1"))) return `message ${out.length} is a handshake (${cmd.toString()})`;
     out.push(m);
-    ranges.push(start, pos);
   }
-  // Validated whole: now each message gets its own bytes (one copy), its frames views of them.
+  // Validated whole: now each frame gets its own bytes, so a frame a handler keeps keeps nothing else.
   for (let i = 0; i < out.length; i++) {
     const m = out[i]!;
-    const start = ranges[2 * i]!;
-    const own = Buffer.from(body.subarray(start, ranges[2 * i + 1]));
-    for (let j = 0; j < m.length; j++) {
-      const off = m[j]!.byteOffset - body.byteOffset - start;
-      m[j] = own.subarray(off, off + m[j]!.length);
-    }
+    for (let j = 0; j < m.length; j++) m[j] = Buffer.from(m[j]!);
   }
   return out;
 }
@@ -161,14 +153,19 @@ export function packLeading(frames: Frame[], limit: number): Frame[] {
 }
 
 /**
- * A handshake (HI, HELLO, BYE) always travels as it is, never packed or batched: the other side reads it before it
- * knows whether we coalesce. (A HELLO can reach the coalescer: one held while the listener's gate holds sends is
- * released after its connection has started taking batches.)
+ * Whether a message must travel as it is, never packed or batched:
+ * - a handshake (HI, HELLO, BYE): the other side reads it before it knows whether we coalesce (a HELLO can reach the
+ *   coalescer: one held while the listener's gate holds sends is released after its connection started taking
+ *   batches);
+ * - a command the receiver refuses in a batch or packed (empty, starting with a zero byte, BATCH): alone, only that
+ *   message is dropped; in a batch it would take the others with it (send() takes any command name).
  */
-export function isHandshake(frames: readonly Frame[]): boolean {
+export function travelsAlone(frames: readonly Frame[]): boolean {
   const f = frames[0];
-  if (typeof f === "string") return NOT_BATCHED.has(f);
-  if (f === undefined || f.length > 5 || (f[0] !== 0x48 && f[0] !== 0x42)) return false; // 'H', 'B'
+  if (f === undefined) return true;
+  if (typeof f === "string") return f.length === 0 || f.charCodeAt(0) === PACKED || NOT_BATCHED.has(f);
+  if (f.length === 0 || f[0] === PACKED) return true;
+  if (f.length > 5 || (f[0] !== 0x48 && f[0] !== 0x42)) return false; // 'H', 'B'
   return NOT_BATCHED.has(Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString("latin1"));
 }
 
@@ -185,6 +182,8 @@ export function isPacked(first: Buffer): boolean {
 export function unpackLeading(frames: readonly Buffer[]): Buffer[] | string {
   const head = frames[0]!;
   if (head.length < 2) return "no part count";
+  // Senders never make a larger one; its parts are views of it, and one kept small part must not keep much more.
+  if (head.length > PACK_BYTES) return `a first frame of ${head.length} bytes (at most ${PACK_BYTES})`;
   const n = head[1]!;
   if (n === 0) return "no parts";
   const out: Buffer[] = [];
@@ -277,6 +276,12 @@ export class Coalescer {
       this.sendOne(frames, done, this.link.batchLimit());
       return;
     }
+    // zeromq.js copies a frame of up to 128 bytes inside send(), so a caller may reuse such a buffer at once; one that
+    // waits here is copied now, to keep that true. (A larger frame it keeps a reference to until libzmq sent it.)
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i]!;
+      if (typeof f !== "string" && f.byteLength <= PACK_BYTES) frames[i] = Buffer.from(f);
+    }
     if (this.frames.push(frames) >= SEND_BATCH_MESSAGES) {
       this.dones.push(done);
       this.flush();
@@ -306,14 +311,14 @@ export class Coalescer {
       let bytes = 0;
       while (end < frames.length && end - start < SEND_BATCH_MESSAGES) {
         const m = frames[end]!;
-        if (m.length > 255 || isHandshake(m)) break;
+        if (m.length > 255 || travelsAlone(m)) break;
         const b = batchedSize(m);
         if (bytes + b > limit) break;
         bytes += b;
         end++;
       }
       if (end - start <= 1) {
-        // The only one left, or one too large (or of too many frames, or a handshake) for a batch: alone.
+        // The only one left, or one too large (or of too many frames, or one that travels alone) for a batch: alone.
         this.sendOne(frames[start]!, dones[start], limit);
         start++;
         continue;
@@ -323,9 +328,9 @@ export class Coalescer {
     }
   }
 
-  /** One message alone: packed while the connection takes batches (`limit` > 0) unless a handshake, else as it is. */
+  /** One message alone: packed while the connection takes batches (`limit` > 0), else (or if it must) as it is. */
   private sendOne(frames: Frame[], done: Done, limit: number | undefined): void {
-    this.link.sendNow(limit && !isHandshake(frames) ? packLeading(frames, limit) : frames, done);
+    this.link.sendNow(limit && !travelsAlone(frames) ? packLeading(frames, limit) : frames, done);
   }
 }
 
