@@ -339,5 +339,8 @@ export async function requestsBench(options: RequestBenchOptions): Promise<strin
     "| target | value | |",
     "|---|---|---|",
     ...targets,
+    "",
+    "Where the time of a request goes, and why one request at a time over zeromq.js cannot reach moleculer's rate: " +
+      "[docs/performance.md](../docs/performance.md).",
   ].join("\n");
 }
