@@ -9,7 +9,7 @@ import type { PendingRequests } from "./requests.js";
 import type { Scheduler } from "../dispatch/scheduler.js";
 import type { Frame } from "../wire/frames.js";
 import type { Conn } from "../auth/routes.js";
-import { BATCH_COMMAND, isBatch, isPacked, PACKED, peerLimit, unpackBatch, unpackLeading } from "../wire/batch.js";
+import { BATCH_COMMAND, isBatch, isPacked, peerLimit, unpackBatch, unpackLeading } from "../wire/batch.js";
 
 /** The sender of one incoming message, with everything that was proven about it. */
 export interface Peer {
@@ -59,7 +59,7 @@ export function handleMessage(host: ProtocolHost, peer: Peer, frames: Buffer[]):
   }
   // Packed messages and batches are only read while coalescing is on; otherwise they are unknown commands, as to C++.
   if (host.batchOffer) {
-    if (cmdFrame[0] === PACKED) return onPacked(host, peer, frames);
+    if (isPacked(cmdFrame)) return onPacked(host, peer, frames);
     if (isBatch(cmdFrame)) return onBatch(host, peer, frames);
   }
   handleOne(host, peer, cmdFrame, frames);

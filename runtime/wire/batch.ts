@@ -111,11 +111,8 @@ export function unpackBatch(frames: readonly Buffer[]): Buffer[][] | string {
       if (len > body.length - pos) return `message ${out.length} is cut short`;
       m[j] = body.subarray(pos, (pos += len));
     }
-    const cmd = m[0]!;
-    if (cmd.length === 0) return `message ${out.length} has an empty command`;
-    if (cmd[0] === PACKED) return `message ${out.length} is packed`;
-    if (isBatch(cmd)) return `message ${out.length} is itself a batch`;
-    if (NOT_BATCHED.has(cmd.toString("latin1"))) return `message ${out.length} is a handshake (${cmd.toString()})`;
+    const why = refusal(m[0]!);
+    if (why !== undefined) return `message ${out.length} is ${why}`;
     out.push(m);
   }
   // Validated whole: now each frame gets its own bytes, so a frame a handler keeps keeps nothing else.
@@ -169,6 +166,17 @@ export function travelsAlone(frames: readonly Frame[]): boolean {
   return NOT_BATCHED.has(Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString("latin1"));
 }
 
+/**
+ * Why a command is refused inside a batch or a packed frame (empty, packed, a batch, a handshake), or undefined. The
+ * sender's side of the same rule is `travelsAlone`.
+ */
+function refusal(cmd: Buffer): string | undefined {
+  if (cmd.length === 0) return "empty";
+  if (cmd[0] === PACKED) return "packed";
+  if (NOT_BATCHED.has(cmd.toString("latin1"))) return isBatch(cmd) ? "a batch" : `a handshake (${cmd.toString()})`;
+  return undefined;
+}
+
 /** Whether a message's first frame is a packed one. */
 export function isPacked(first: Buffer): boolean {
   return first.length > 0 && first[0] === PACKED;
@@ -196,11 +204,8 @@ export function unpackLeading(frames: readonly Buffer[]): Buffer[] | string {
     out.push(head.subarray(pos, (pos += len)));
   }
   if (pos !== head.length) return "bytes after its last part";
-  const cmd = out[0]!;
-  if (cmd.length === 0) return "an empty command";
-  if (cmd[0] === PACKED) return "packed twice";
-  if (isBatch(cmd)) return "a batch inside";
-  if (NOT_BATCHED.has(cmd.toString("latin1"))) return `a handshake (${cmd.toString()})`;
+  const why = refusal(out[0]!);
+  if (why !== undefined) return `its command is ${why}`;
   for (let i = 1; i < frames.length; i++) out.push(frames[i]!);
   return out;
 }
